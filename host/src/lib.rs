@@ -1,1 +1,24 @@
+//! # vigil-host
+//!
+//! Vigil is an observability daemon whose platform-specific knowledge lives
+//! in WebAssembly component plugins. This crate is the host: the sandbox
+//! ([`runtime`]), host capabilities ([`capabilities`]), plugin manifests and
+//! loading ([`manifest`], [`loader`]), the check scheduler ([`scheduler`]),
+//! results ([`results`]), the HTTP server ([`server`]) and the `vigil`
+//! command line ([`cli`]).
+//!
+//! Data flows one way: plugins report, the host aggregates, outputs read
+//! snapshots.
 
+pub mod bundled;
+pub mod capabilities;
+pub mod cli;
+pub mod config;
+pub mod daemon;
+pub mod loader;
+pub mod manifest;
+pub mod results;
+pub mod runtime;
+pub mod scheduler;
+pub mod server;
+pub mod telemetry;

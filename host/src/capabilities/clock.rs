@@ -1,0 +1,23 @@
+//! `clock`: wall time and a monotonic counter.
+
+use std::sync::OnceLock;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use crate::runtime::HostState;
+use crate::runtime::bindings::host::vigil::plugin::clock::Host;
+
+fn process_start() -> Instant {
+    static START: OnceLock<Instant> = OnceLock::new();
+    *START.get_or_init(Instant::now)
+}
+
+impl Host for HostState {
+    async fn now_unix_ms(&mut self) -> wasmtime::Result<u64> {
+        let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        Ok(u64::try_from(since_epoch.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    async fn monotonic_ns(&mut self) -> wasmtime::Result<u64> {
+        Ok(u64::try_from(process_start().elapsed().as_nanos()).unwrap_or(u64::MAX))
+    }
+}

@@ -1,0 +1,123 @@
+//! The `vigil` command line.
+
+mod check;
+mod plugin;
+mod run;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::config::{DaemonConfig, LogFormat};
+
+/// Vigil: an observability daemon whose checks are WebAssembly plugins.
+///
+/// Vigil runs beside a platform and tells probes, Prometheus and operators
+/// which subsystems run in their optimal mode and which fell back to a
+/// degraded one. With no arguments beyond `run`, it uses embedded defaults
+/// and the plugins compiled into the binary.
+#[derive(Debug, Parser)]
+#[command(name = "vigil", version, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the daemon: load plugins, run checks on their schedules, serve
+    /// /health/live and /health/status. Stops cleanly on SIGTERM or ctrl-c.
+    Run(run::RunArgs),
+    /// Run every check once, print the results and exit: 0 when every check
+    /// ran and none is down, 1 otherwise.
+    Check(check::CheckArgs),
+    /// Work with single plugins.
+    #[command(subcommand)]
+    Plugin(plugin::PluginCommand),
+}
+
+/// Options shared by the commands that load the configured plugin set.
+#[derive(Debug, Args)]
+pub struct DaemonArgs {
+    /// Configuration file (vigil.toml). Without it, embedded defaults apply.
+    #[arg(long, short = 'c', value_name = "FILE", env = "VIGIL_CONFIG")]
+    config: Option<PathBuf>,
+    /// A plugin directory to load (repeatable); its plugins add to, or
+    /// replace by name, the bundled ones.
+    #[arg(long = "plugins", value_name = "DIR")]
+    plugin_dirs: Vec<PathBuf>,
+    /// Do not load the plugins compiled into the binary.
+    #[arg(long)]
+    no_bundled: bool,
+    /// Directory of the compiled-plugin cache.
+    #[arg(long, value_name = "DIR", env = "VIGIL_CACHE_DIR")]
+    cache_dir: Option<PathBuf>,
+    /// Compile plugins in memory only.
+    #[arg(long)]
+    no_cache: bool,
+    /// Log format (default: json for `run`, text otherwise).
+    #[arg(long, value_enum)]
+    log_format: Option<LogFormat>,
+    /// Log filter, e.g. `debug` or `info,vigil::plugin=debug`.
+    #[arg(long, value_name = "FILTER")]
+    log_level: Option<String>,
+}
+
+impl DaemonArgs {
+    /// The configuration file (or defaults) with the command-line overrides applied.
+    fn load_config(&self, listen: Option<SocketAddr>) -> anyhow::Result<DaemonConfig> {
+        let mut config = match &self.config {
+            Some(path) => DaemonConfig::load(path)?,
+            None => DaemonConfig::default(),
+        };
+        config.plugin_dirs.extend(self.plugin_dirs.iter().cloned());
+        if self.no_bundled {
+            config.bundled_plugins = false;
+        }
+        if let Some(dir) = &self.cache_dir {
+            config.cache_dir = Some(dir.clone());
+        }
+        if self.no_cache {
+            config.disable_cache = true;
+        }
+        if let Some(format) = self.log_format {
+            config.log.format = format;
+        }
+        if let Some(level) = &self.log_level {
+            config.log.level = level.clone();
+        }
+        if let Some(listen) = listen {
+            config.listen = listen;
+        }
+        Ok(config)
+    }
+}
+
+/// Output format of the one-shot commands.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// A table for people.
+    #[default]
+    Text,
+    /// JSON for programs.
+    Json,
+}
+
+impl Cli {
+    /// Run the chosen command.
+    pub async fn execute(self) -> anyhow::Result<ExitCode> {
+        match self.command {
+            Command::Run(args) => run::execute(args).await,
+            Command::Check(args) => check::execute(args).await,
+            Command::Plugin(command) => plugin::execute(command).await,
+        }
+    }
+}
+
+/// Print JSON to stdout.
+fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}

@@ -1,0 +1,192 @@
+//! `vigil plugin test` and `vigil plugin list`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use anyhow::Context as _;
+use clap::{Args, Subcommand};
+use serde::Serialize;
+use serde_json::json;
+
+use super::check::one_line;
+use super::{DaemonArgs, OutputFormat, print_json};
+use crate::capabilities::Services;
+use crate::config::LogFormat;
+use crate::daemon::{Daemon, FailedPlugin};
+use crate::loader;
+use crate::manifest::{MANIFEST_FILE, PluginKind};
+use crate::results::CheckResult;
+use crate::runtime::{Fault, Runtime, RuntimeOptions};
+use crate::telemetry;
+
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// Load one plugin, call it once and print what it returned as JSON:
+    /// a check's report, a scrubber's rules, a watchdog's findings or an
+    /// index profile's indexes. Exits 1 when the call failed.
+    Test(TestArgs),
+    /// List the plugins the configuration loads, and those that fail to load
+    /// with the reason. Exits 1 when any failed.
+    List(ListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// A plugin directory (holding plugin.toml), or the plugin.toml itself.
+    path: PathBuf,
+    /// Override a `[config]` key: `key=value` (the value is read as TOML,
+    /// falling back to a plain string). Repeatable.
+    #[arg(long = "config", value_name = "KEY=VALUE")]
+    config: Vec<String>,
+    /// Compile in memory instead of using the artifact cache.
+    #[arg(long)]
+    no_cache: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    daemon: DaemonArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    format: OutputFormat,
+}
+
+pub async fn execute(command: PluginCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        PluginCommand::Test(args) => test(args).await,
+        PluginCommand::List(args) => list(args).await,
+    }
+}
+
+async fn test(args: TestArgs) -> anyhow::Result<ExitCode> {
+    telemetry::init(LogFormat::Text, "warn");
+    let dir = plugin_dir(&args.path);
+    let mut source = loader::read_source(&dir).map_err(|(_, err)| anyhow::anyhow!("{err}"))?;
+    for pair in &args.config {
+        let (key, value) = pair
+            .split_once('=')
+            .with_context(|| format!("--config {pair:?}: expected KEY=VALUE"))?;
+        source.manifest.config.insert(key.trim().to_owned(), parse_value(value));
+    }
+    let cache_dir = if args.no_cache { None } else { crate::config::DaemonConfig::default().effective_cache_dir() };
+    let runtime = Runtime::new(RuntimeOptions { cache_dir }, Arc::new(Services::new()))?;
+    let plugin = runtime.prepare(source).await?;
+
+    let started_at = SystemTime::now();
+    let started = Instant::now();
+    let (output, fault): (serde_json::Value, Option<Fault>) = match plugin.kind() {
+        PluginKind::Check => {
+            let outcome = plugin.run_check().await;
+            let fault = outcome.as_ref().err().cloned();
+            let result = CheckResult::from_outcome(outcome, started_at, started.elapsed());
+            (json!({ "description": plugin.description(), "result": result }), fault)
+        }
+        PluginKind::Scrubber => split(plugin.rules().await, |rules| json!({ "rules": rules })),
+        PluginKind::Watchdog => split(plugin.evaluate().await, |findings| {
+            json!({ "description": plugin.description(), "findings": findings })
+        }),
+        PluginKind::IndexProfile => split(plugin.indexes().await, |indexes| json!({ "indexes": indexes })),
+    };
+    let mut body = json!({
+        "plugin": plugin.name(),
+        "kind": plugin.kind(),
+        "version": plugin.manifest.version,
+        "api_version": plugin.api_version,
+    });
+    if let (Some(body), Some(output)) = (body.as_object_mut(), output.as_object()) {
+        body.extend(output.clone());
+        if let Some(fault) = &fault {
+            body.insert("error".to_owned(), json!(fault.to_string()));
+        }
+    }
+    print_json(&body)?;
+    Ok(if fault.is_none() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+fn split<T>(outcome: Result<T, Fault>, render: impl FnOnce(T) -> serde_json::Value) -> (serde_json::Value, Option<Fault>) {
+    match outcome {
+        Ok(value) => (render(value), None),
+        Err(fault) => (json!({}), Some(fault)),
+    }
+}
+
+fn plugin_dir(path: &Path) -> PathBuf {
+    if path.file_name().is_some_and(|name| name == MANIFEST_FILE) {
+        path.parent().map(Path::to_path_buf).unwrap_or_default()
+    } else {
+        path.to_path_buf()
+    }
+}
+
+fn parse_value(text: &str) -> toml::Value {
+    toml::from_str::<toml::Table>(&format!("v = {text}"))
+        .ok()
+        .and_then(|mut table| table.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(text.to_owned()))
+}
+
+#[derive(Serialize)]
+struct Listed<'a> {
+    name: &'a str,
+    kind: PluginKind,
+    version: &'a str,
+    origin: String,
+    api_version: &'a str,
+    digest: &'a str,
+}
+
+async fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
+    let mut config = args.daemon.load_config(None)?;
+    if args.daemon.log_format.is_none() {
+        config.log.format = LogFormat::Text;
+    }
+    if args.daemon.log_level.is_none() {
+        config.log.level = "off".to_owned();
+    }
+    telemetry::init(config.log.format, &config.log.level);
+    let daemon = Daemon::start(config).await?;
+    let set = daemon.plugins.load();
+    let listed: Vec<Listed<'_>> = set
+        .plugins
+        .iter()
+        .map(|p| Listed {
+            name: p.name(),
+            kind: p.kind(),
+            version: &p.manifest.version,
+            origin: p.origin.to_string(),
+            api_version: &p.api_version,
+            digest: &p.digest,
+        })
+        .collect();
+    match args.format {
+        OutputFormat::Json => print_json(&json!({ "plugins": listed, "failed_plugins": set.failed }))?,
+        OutputFormat::Text => print_list(&listed, &set.failed),
+    }
+    Ok(if set.failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+fn print_list(listed: &[Listed<'_>], failed: &[FailedPlugin]) {
+    println!("{:<24} {:<14} {:<10} ORIGIN", "NAME", "KIND", "VERSION");
+    for plugin in listed {
+        println!("{:<24} {:<14} {:<10} {}", plugin.name, plugin.kind.as_str(), plugin.version, plugin.origin);
+    }
+    for failure in failed {
+        println!("FAILED {}: {}", failure.origin, one_line(&failure.error));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_values_parse_as_toml_or_string() {
+        assert_eq!(parse_value("3"), toml::Value::Integer(3));
+        assert_eq!(parse_value("true"), toml::Value::Boolean(true));
+        assert_eq!(parse_value("\"x\""), toml::Value::String("x".into()));
+        assert_eq!(parse_value("loop"), toml::Value::String("loop".into()));
+    }
+}

@@ -1,0 +1,94 @@
+//! `vigil run`: the daemon.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::Args;
+use tokio_util::sync::CancellationToken;
+
+use super::DaemonArgs;
+use crate::daemon::Daemon;
+use crate::{scheduler, server, telemetry};
+
+/// How long running checks get to finish after a shutdown signal.
+const DRAIN: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    daemon: DaemonArgs,
+    /// Address to serve on (default 127.0.0.1:8787, or `listen` in the config).
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<SocketAddr>,
+}
+
+pub async fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let config = args.daemon.load_config(args.listen)?;
+    telemetry::init(config.log.format, &config.log.level);
+    let listen = config.listen;
+    let daemon = Daemon::start(config).await?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let local = listener.local_addr().unwrap_or(listen);
+    {
+        let set = daemon.plugins.load();
+        tracing::info!(
+            listen = %local,
+            plugins = set.plugins.len(),
+            failed = set.failed.len(),
+            "vigil serving"
+        );
+    }
+
+    let shutdown = CancellationToken::new();
+    let plugins = daemon.plugins.load().plugins.clone();
+    let mut tasks = scheduler::spawn(&plugins, daemon.results.clone(), daemon.heartbeat.clone(), shutdown.clone());
+
+    let signal = shutdown.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutdown requested");
+        signal.cancel();
+    });
+
+    let graceful = shutdown.clone();
+    axum::serve(listener, server::router(daemon.clone()))
+        .with_graceful_shutdown(async move { graceful.cancelled().await })
+        .await
+        .context("HTTP server failed")?;
+
+    shutdown.cancel();
+    let drained = tokio::time::timeout(DRAIN, async { while tasks.join_next().await.is_some() {} }).await;
+    if drained.is_err() {
+        tracing::warn!("checks still running after {}s; stopping anyway", DRAIN.as_secs());
+        tasks.abort_all();
+    }
+    tracing::info!("vigil stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut stream) => {
+                stream.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+}

@@ -1,0 +1,240 @@
+//! `vigil.toml`: the daemon's configuration. Every table denies unknown
+//! fields, and every field has a default, so an empty file is valid.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::manifest::Manifest;
+
+/// The default listen address of the HTTP server.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
+
+/// The daemon's configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DaemonConfig {
+    /// Address of the HTTP server (health routes, metrics).
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// Load the plugins compiled into the binary.
+    #[serde(default = "default_true")]
+    pub bundled_plugins: bool,
+    /// Plugin directories, in order; later ones override earlier ones (and
+    /// the bundled set) by plugin name.
+    #[serde(default)]
+    pub plugin_dirs: Vec<PathBuf>,
+    /// Where compiled plugins are cached. Default: `$XDG_CACHE_HOME/vigil`
+    /// or `~/.cache/vigil`.
+    #[serde(default)]
+    pub cache_dir: Option<PathBuf>,
+    /// Turn the compiled-artifact cache off.
+    #[serde(default)]
+    pub disable_cache: bool,
+    /// Logging.
+    #[serde(default)]
+    pub log: LogConfig,
+    /// Per-plugin overrides, keyed by plugin name.
+    #[serde(default)]
+    pub plugins: BTreeMap<String, PluginOverride>,
+}
+
+fn default_listen() -> SocketAddr {
+    DEFAULT_LISTEN.parse().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8787)))
+}
+
+fn default_true() -> bool {
+    true
+}
+
+impl Default for DaemonConfig {
+    fn default() -> Self {
+        Self {
+            listen: default_listen(),
+            bundled_plugins: true,
+            plugin_dirs: Vec::new(),
+            cache_dir: None,
+            disable_cache: false,
+            log: LogConfig::default(),
+            plugins: BTreeMap::new(),
+        }
+    }
+}
+
+/// Log output settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    /// `json` (one object per line, for Promtail) or `text` (for humans).
+    #[serde(default)]
+    pub format: LogFormat,
+    /// A `tracing` filter, e.g. `info` or `info,vigil::plugin=debug`.
+    #[serde(default = "default_level")]
+    pub level: String,
+}
+
+fn default_level() -> String {
+    "info".to_owned()
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self { format: LogFormat::default(), level: default_level() }
+    }
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One JSON object per line.
+    #[default]
+    Json,
+    /// Human-readable lines.
+    Text,
+}
+
+/// Settings that replace a plugin manifest's own, by plugin name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginOverride {
+    /// Load the plugin at all.
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// Replaces `interval`.
+    #[serde(default, with = "humantime_serde")]
+    pub interval: Option<Duration>,
+    /// Replaces `timeout`.
+    #[serde(default, with = "humantime_serde")]
+    pub timeout: Option<Duration>,
+    /// Replaces `critical`.
+    #[serde(default)]
+    pub critical: Option<bool>,
+    /// Keys merged over the manifest's `[config]` table.
+    #[serde(default)]
+    pub config: toml::Table,
+}
+
+impl PluginOverride {
+    /// Apply to a manifest.
+    pub fn apply(&self, manifest: &mut Manifest) {
+        if let Some(interval) = self.interval {
+            manifest.interval = interval;
+        }
+        if let Some(timeout) = self.timeout {
+            manifest.timeout = timeout;
+        }
+        if let Some(critical) = self.critical {
+            manifest.critical = critical;
+        }
+        for (key, value) in &self.config {
+            manifest.config.insert(key.clone(), value.clone());
+        }
+    }
+}
+
+/// A configuration file that could not be used.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {problem}")]
+pub struct ConfigError {
+    /// The file.
+    pub path: String,
+    /// What is wrong, with the field named.
+    pub problem: String,
+}
+
+impl DaemonConfig {
+    /// Parse configuration text; `path` names it in errors.
+    pub fn parse(text: &str, path: &str) -> Result<Self, ConfigError> {
+        let fail = |problem: String| ConfigError { path: path.to_owned(), problem };
+        let config: Self = toml::from_str(text).map_err(|err| fail(err.to_string().trim_end().to_owned()))?;
+        config.validate().map_err(fail)?;
+        Ok(config)
+    }
+
+    /// Read and parse a file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|err| ConfigError { path: name.clone(), problem: format!("cannot read: {err}") })?;
+        Self::parse(&text, &name)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        tracing_subscriber::EnvFilter::try_new(&self.log.level)
+            .map_err(|err| format!("field `log.level`: {:?} is not a valid filter: {err}", self.log.level))?;
+        for (name, over) in &self.plugins {
+            if let Some(timeout) = over.timeout {
+                if timeout < Duration::from_millis(10) || timeout > Duration::from_secs(300) {
+                    return Err(format!("field `plugins.{name}.timeout`: out of range (10ms to 5m)"));
+                }
+            }
+            if over.interval.is_some_and(|interval| interval < Duration::from_millis(100)) {
+                return Err(format!("field `plugins.{name}.interval`: too short (at least 100ms)"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The artifact cache directory in effect, if any.
+    pub fn effective_cache_dir(&self) -> Option<PathBuf> {
+        if self.disable_cache {
+            return None;
+        }
+        self.cache_dir.clone().or_else(default_cache_dir)
+    }
+}
+
+fn default_cache_dir() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .filter(|path| path.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))?;
+    Some(base.join("vigil").join("artifacts"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_is_all_defaults() {
+        let config = DaemonConfig::parse("", "vigil.toml").expect("valid");
+        assert_eq!(config, DaemonConfig::default());
+        assert_eq!(config.listen.to_string(), DEFAULT_LISTEN);
+    }
+
+    #[test]
+    fn unknown_field_is_named() {
+        let err = DaemonConfig::parse("lisen = \"127.0.0.1:1\"", "vigil.toml").unwrap_err().to_string();
+        assert!(err.starts_with("vigil.toml:"), "{err}");
+        assert!(err.contains("unknown field `lisen`"), "{err}");
+    }
+
+    #[test]
+    fn override_replaces_and_merges() {
+        let config = DaemonConfig::parse(
+            "[plugins.example]\ninterval = \"5s\"\ncritical = true\nconfig = { mode = \"fast\" }\n",
+            "vigil.toml",
+        )
+        .expect("valid");
+        let mut manifest = Manifest::parse(
+            "name = \"example\"\nkind = \"check\"\nversion = \"1\"\ncomponent = \"x.wasm\"\n[config]\nmode = \"slow\"\nkeep = 1\n",
+            "plugin.toml",
+        )
+        .expect("valid");
+        config.plugins["example"].apply(&mut manifest);
+        assert_eq!(manifest.interval, Duration::from_secs(5));
+        assert!(manifest.critical);
+        assert_eq!(manifest.config_json(), r#"{"keep":1,"mode":"fast"}"#);
+    }
+
+    #[test]
+    fn bad_log_level_is_named() {
+        let err = DaemonConfig::parse("[log]\nlevel = \"info,,=[\"", "vigil.toml").unwrap_err().to_string();
+        assert!(err.contains("log.level"), "{err}");
+    }
+}

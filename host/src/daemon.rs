@@ -1,0 +1,81 @@
+//! The daemon's shared state: the sandbox, the loaded plugins, the results
+//! store and the scheduler's heartbeat. Routes and commands read it.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use arc_swap::ArcSwap;
+use serde::Serialize;
+
+use crate::capabilities::Services;
+use crate::config::DaemonConfig;
+use crate::loader::{self, LoadFailure, LoadReport, PluginSources};
+use crate::results::ResultsStore;
+use crate::runtime::{Plugin, Runtime, RuntimeOptions};
+use crate::scheduler::Heartbeat;
+
+/// A plugin that failed to load, as shown to operators.
+#[derive(Debug, Clone, Serialize)]
+pub struct FailedPlugin {
+    /// Its name, when known.
+    pub name: Option<String>,
+    /// Where it came from.
+    pub origin: String,
+    /// Why it failed.
+    pub error: String,
+}
+
+impl From<&LoadFailure> for FailedPlugin {
+    fn from(failure: &LoadFailure) -> Self {
+        Self { name: failure.name.clone(), origin: failure.origin.clone(), error: failure.error.to_string() }
+    }
+}
+
+/// The loaded plugin set. Replaced whole, atomically, on reload.
+#[derive(Default)]
+pub struct PluginSet {
+    /// Plugins ready to run, sorted by name.
+    pub plugins: Vec<Arc<Plugin>>,
+    /// Plugins that failed to load.
+    pub failed: Vec<FailedPlugin>,
+}
+
+impl From<LoadReport> for PluginSet {
+    fn from(report: LoadReport) -> Self {
+        Self { failed: report.failures.iter().map(FailedPlugin::from).collect(), plugins: report.plugins }
+    }
+}
+
+/// Everything the daemon shares between its tasks.
+pub struct Daemon {
+    /// The configuration it started with.
+    pub config: DaemonConfig,
+    /// The sandbox.
+    pub runtime: Runtime,
+    /// The current plugin set.
+    pub plugins: ArcSwap<PluginSet>,
+    /// Latest check results.
+    pub results: Arc<ResultsStore>,
+    /// The scheduler's heartbeat.
+    pub heartbeat: Arc<Heartbeat>,
+    /// When the daemon started.
+    pub started: Instant,
+}
+
+impl Daemon {
+    /// Build the sandbox and load every plugin the configuration names.
+    pub async fn start(config: DaemonConfig) -> anyhow::Result<Arc<Self>> {
+        let services = Arc::new(Services::new());
+        let runtime = Runtime::new(RuntimeOptions { cache_dir: config.effective_cache_dir() }, services)?;
+        let sources = PluginSources { bundled: config.bundled_plugins, dirs: config.plugin_dirs.clone() };
+        let report = loader::load_all(&runtime, &sources, &config.plugins).await;
+        Ok(Arc::new(Self {
+            config,
+            runtime,
+            plugins: ArcSwap::from_pointee(PluginSet::from(report)),
+            results: Arc::new(ResultsStore::new()),
+            heartbeat: Arc::new(Heartbeat::default()),
+            started: Instant::now(),
+        }))
+    }
+}

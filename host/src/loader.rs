@@ -1,0 +1,189 @@
+//! Finding plugins (bundled and in directories) and loading each one
+//! independently: a broken plugin is reported with its reason, and the rest
+//! load.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::bundled::BUNDLED;
+use crate::config::PluginOverride;
+use crate::manifest::{MANIFEST_FILE, Manifest};
+use crate::runtime::{LoadError, Origin, Plugin, PluginSource, Runtime};
+
+/// A plugin that could not be loaded.
+#[derive(Debug)]
+pub struct LoadFailure {
+    /// The plugin's name, when its manifest could be read.
+    pub name: Option<String>,
+    /// Where it came from.
+    pub origin: String,
+    /// Why it failed.
+    pub error: LoadError,
+}
+
+/// The outcome of loading a set of plugins.
+#[derive(Default)]
+pub struct LoadReport {
+    /// Plugins ready to run, sorted by name.
+    pub plugins: Vec<Arc<Plugin>>,
+    /// Plugins that failed, with reasons.
+    pub failures: Vec<LoadFailure>,
+}
+
+/// Where to look for plugins.
+#[derive(Debug, Clone, Default)]
+pub struct PluginSources {
+    /// Include the plugins compiled into the binary.
+    pub bundled: bool,
+    /// Directories of plugins (each subdirectory with a `plugin.toml`, or a
+    /// single plugin directory). Later directories override earlier ones and
+    /// the bundled set, by plugin name.
+    pub dirs: Vec<PathBuf>,
+}
+
+/// Read every manifest and component. Failures are collected, not returned early.
+pub fn discover(sources: &PluginSources) -> (Vec<PluginSource>, Vec<LoadFailure>) {
+    let mut found: BTreeMap<String, PluginSource> = BTreeMap::new();
+    let mut failures = Vec::new();
+    if sources.bundled {
+        for bundled in BUNDLED {
+            let origin = Origin::Bundled(bundled.package.to_owned());
+            match Manifest::parse(bundled.manifest, &origin.to_string()) {
+                Ok(manifest) => {
+                    let source = PluginSource { manifest, origin, wasm: Arc::from(bundled.component) };
+                    found.insert(source.manifest.name.clone(), source);
+                }
+                Err(err) => failures.push(LoadFailure { name: None, origin: origin.to_string(), error: err.into() }),
+            }
+        }
+    }
+    for dir in &sources.dirs {
+        for plugin_dir in plugin_dirs(dir, &mut failures) {
+            match read_source(&plugin_dir) {
+                Ok(source) => {
+                    if let Some(previous) = found.get(&source.manifest.name) {
+                        tracing::info!(
+                            plugin = %source.manifest.name,
+                            replaces = %previous.origin,
+                            by = %source.origin,
+                            "plugin overrides an earlier one of the same name"
+                        );
+                    }
+                    found.insert(source.manifest.name.clone(), source);
+                }
+                Err((name, error)) => {
+                    failures.push(LoadFailure { name, origin: plugin_dir.join(MANIFEST_FILE).display().to_string(), error })
+                }
+            }
+        }
+    }
+    (found.into_values().collect(), failures)
+}
+
+/// Apply `vigil.toml` overrides; drop disabled plugins.
+pub fn apply_overrides(sources: Vec<PluginSource>, overrides: &BTreeMap<String, PluginOverride>) -> Vec<PluginSource> {
+    sources
+        .into_iter()
+        .filter_map(|mut source| {
+            if let Some(over) = overrides.get(&source.manifest.name) {
+                if !over.enabled {
+                    tracing::info!(plugin = %source.manifest.name, "plugin disabled in configuration");
+                    return None;
+                }
+                over.apply(&mut source.manifest);
+            }
+            Some(source)
+        })
+        .collect()
+}
+
+/// Compile and probe every source concurrently.
+pub async fn load(runtime: &Runtime, sources: Vec<PluginSource>) -> LoadReport {
+    let mut tasks = tokio::task::JoinSet::new();
+    for source in sources {
+        let runtime = runtime.clone();
+        tasks.spawn(async move {
+            let name = source.manifest.name.clone();
+            let origin = source.origin.to_string();
+            runtime.prepare(source).await.map_err(|error| LoadFailure { name: Some(name), origin, error })
+        });
+    }
+    let mut report = LoadReport::default();
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok(Ok(plugin)) => report.plugins.push(Arc::new(plugin)),
+            Ok(Err(failure)) => report.failures.push(failure),
+            Err(err) => tracing::error!(error = %err, "plugin load task failed"),
+        }
+    }
+    report.plugins.sort_by(|a, b| a.name().cmp(b.name()));
+    report
+}
+
+/// Discover, override and load in one go, logging each failure.
+pub async fn load_all(
+    runtime: &Runtime,
+    sources: &PluginSources,
+    overrides: &BTreeMap<String, PluginOverride>,
+) -> LoadReport {
+    let (found, mut failures) = discover(sources);
+    let mut report = load(runtime, apply_overrides(found, overrides)).await;
+    failures.append(&mut report.failures);
+    report.failures = failures;
+    for failure in &report.failures {
+        tracing::error!(origin = %failure.origin, error = %failure.error, "plugin not loaded");
+    }
+    for plugin in &report.plugins {
+        tracing::info!(
+            plugin = plugin.name(),
+            kind = %plugin.kind(),
+            version = %plugin.manifest.version,
+            origin = %plugin.origin,
+            cache = ?plugin.cache_outcome,
+            "plugin loaded"
+        );
+    }
+    report
+}
+
+/// A directory with `plugin.toml` is one plugin; otherwise each subdirectory
+/// with one is.
+fn plugin_dirs(dir: &Path, failures: &mut Vec<LoadFailure>) -> Vec<PathBuf> {
+    if dir.join(MANIFEST_FILE).is_file() {
+        return vec![dir.to_path_buf()];
+    }
+    match std::fs::read_dir(dir) {
+        Ok(entries) => {
+            let mut dirs: Vec<PathBuf> = entries
+                .filter_map(Result::ok)
+                .map(|entry| entry.path())
+                .filter(|path| path.join(MANIFEST_FILE).is_file())
+                .collect();
+            dirs.sort();
+            dirs
+        }
+        Err(error) => {
+            failures.push(LoadFailure {
+                name: None,
+                origin: dir.display().to_string(),
+                error: LoadError::Read { source_name: dir.display().to_string(), path: dir.to_path_buf(), error },
+            });
+            Vec::new()
+        }
+    }
+}
+
+/// Read one plugin directory.
+pub fn read_source(dir: &Path) -> Result<PluginSource, (Option<String>, LoadError)> {
+    let manifest = Manifest::load(dir).map_err(|err| (None, err.into()))?;
+    let path = dir.join(&manifest.component);
+    let origin = Origin::Directory(dir.to_path_buf());
+    match std::fs::read(&path) {
+        Ok(bytes) => Ok(PluginSource { manifest, origin, wasm: Arc::from(bytes) }),
+        Err(error) => {
+            let name = Some(manifest.name.clone());
+            Err((name, LoadError::Read { source_name: origin.to_string(), path, error }))
+        }
+    }
+}

@@ -1,0 +1,291 @@
+//! `plugin.toml`: what a plugin is, what it may touch, and how it runs.
+//!
+//! Parsing is strict (`deny_unknown_fields`) and every error names the file
+//! and the field, because a typo in a grant must not silently widen or narrow
+//! what a plugin can do.
+
+use std::fmt;
+use std::path::{Component as PathComponent, Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// The file name every plugin directory carries.
+pub const MANIFEST_FILE: &str = "plugin.toml";
+
+/// The four plugin kinds; each is one WIT world.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PluginKind {
+    /// Runs on an interval and reports a subsystem's status and mode.
+    Check,
+    /// Declares credential-matching rules for the scrubber.
+    Scrubber,
+    /// Runs on an interval and reports drift, with dispatch requests.
+    Watchdog,
+    /// Declares the indexes that should exist.
+    IndexProfile,
+}
+
+impl PluginKind {
+    /// The WIT world (and manifest spelling) of the kind.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Check => "check",
+            Self::Scrubber => "scrubber",
+            Self::Watchdog => "watchdog",
+            Self::IndexProfile => "index-profile",
+        }
+    }
+
+    /// All kinds, for iteration.
+    pub const ALL: [PluginKind; 4] = [Self::Check, Self::Scrubber, Self::Watchdog, Self::IndexProfile];
+}
+
+impl fmt::Display for PluginKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A parsed and validated `plugin.toml`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// Unique plugin name: lowercase letters, digits and `-`. A plugin in a
+    /// `--plugins` directory replaces a bundled plugin of the same name.
+    pub name: String,
+    /// Which world the component exports.
+    pub kind: PluginKind,
+    /// The plugin's own version, shown in status and metrics.
+    pub version: String,
+    /// One line for operators.
+    #[serde(default)]
+    pub description: String,
+    /// The component file, relative to the manifest's directory.
+    pub component: PathBuf,
+    /// How often a check or watchdog runs.
+    #[serde(default = "default_interval", with = "humantime_serde")]
+    pub interval: Duration,
+    /// Deadline of one call into the plugin.
+    #[serde(default = "default_timeout", with = "humantime_serde")]
+    pub timeout: Duration,
+    /// For checks: whether `/health/ready` depends on this check.
+    #[serde(default)]
+    pub critical: bool,
+    /// Resource limits of the plugin's sandbox.
+    #[serde(default)]
+    pub limits: Limits,
+    /// What the plugin may reach beyond `log`, `clock` and `config`.
+    #[serde(default)]
+    pub grants: Grants,
+    /// Free-form settings passed to the plugin as JSON.
+    #[serde(default)]
+    pub config: toml::Table,
+}
+
+fn default_interval() -> Duration {
+    Duration::from_secs(30)
+}
+
+fn default_timeout() -> Duration {
+    Duration::from_secs(2)
+}
+
+/// Sandbox limits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Maximum linear memory of the plugin, in MiB.
+    #[serde(default = "default_memory_mib")]
+    pub memory_mib: u32,
+    /// Maximum number of table elements (function references).
+    #[serde(default = "default_table_elements")]
+    pub table_elements: u32,
+    /// Maximum number of core instances (a Rust component has a handful;
+    /// a Python one about 14).
+    #[serde(default = "default_instances")]
+    pub instances: u32,
+}
+
+fn default_memory_mib() -> u32 {
+    64
+}
+
+fn default_table_elements() -> u32 {
+    20_000
+}
+
+fn default_instances() -> u32 {
+    32
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            memory_mib: default_memory_mib(),
+            table_elements: default_table_elements(),
+            instances: default_instances(),
+        }
+    }
+}
+
+/// Capability grants. Anything not listed is refused at the call site.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Grants {
+    /// May use the host's Redis connection.
+    #[serde(default)]
+    pub redis: bool,
+    /// MongoDB databases the plugin may name (`hello` needs none).
+    #[serde(default)]
+    pub mongo: Vec<String>,
+    /// May query the Docker engine.
+    #[serde(default)]
+    pub docker: bool,
+    /// Programs the plugin may run (bare names looked up on PATH, or absolute paths).
+    #[serde(default)]
+    pub exec: Vec<String>,
+    /// Hosts (`host` or `host:port`) the plugin may GET from.
+    #[serde(default)]
+    pub http: Vec<String>,
+    /// Collections (`database.collection`) the plugin may read.
+    #[serde(default)]
+    pub store: Vec<String>,
+    /// Directories the plugin may read, recursively.
+    #[serde(default)]
+    pub fs: Vec<PathBuf>,
+}
+
+/// A manifest that could not be used, with the file it came from.
+#[derive(Debug, thiserror::Error)]
+#[error("{source_name}: {problem}")]
+pub struct ManifestError {
+    /// The file (or bundled plugin) the manifest came from.
+    pub source_name: String,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
+impl Manifest {
+    /// Parse and validate manifest text. `source_name` is used in errors.
+    pub fn parse(text: &str, source_name: &str) -> Result<Self, ManifestError> {
+        let fail = |problem: String| ManifestError { source_name: source_name.to_owned(), problem };
+        let manifest: Manifest = toml::from_str(text).map_err(|err| fail(err.to_string().trim_end().to_owned()))?;
+        manifest.validate().map_err(fail)?;
+        Ok(manifest)
+    }
+
+    /// Read and parse `dir/plugin.toml`.
+    pub fn load(dir: &Path) -> Result<Self, ManifestError> {
+        let path = dir.join(MANIFEST_FILE);
+        let source_name = path.display().to_string();
+        let text = std::fs::read_to_string(&path)
+            .map_err(|err| ManifestError { source_name: source_name.clone(), problem: format!("cannot read: {err}") })?;
+        Self::parse(&text, &source_name)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        let name_ok = !self.name.is_empty()
+            && self.name.len() <= 64
+            && self.name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !self.name.starts_with('-');
+        if !name_ok {
+            return Err(format!(
+                "field `name`: {:?} must be 1-64 characters of a-z, 0-9 and '-', not starting with '-'",
+                self.name
+            ));
+        }
+        if self.version.trim().is_empty() {
+            return Err("field `version`: must not be empty".to_owned());
+        }
+        let relative_inside = !self.component.as_os_str().is_empty()
+            && self.component.components().all(|part| matches!(part, PathComponent::Normal(_)));
+        if !relative_inside {
+            return Err(format!(
+                "field `component`: {:?} must be a relative path inside the plugin directory",
+                self.component.display().to_string()
+            ));
+        }
+        if self.timeout < Duration::from_millis(10) || self.timeout > Duration::from_secs(300) {
+            return Err(format!(
+                "field `timeout`: {} is out of range (10ms to 5m)",
+                humantime::format_duration(self.timeout)
+            ));
+        }
+        if self.interval < Duration::from_millis(100) {
+            return Err(format!(
+                "field `interval`: {} is too short (at least 100ms)",
+                humantime::format_duration(self.interval)
+            ));
+        }
+        if !(1..=4096).contains(&self.limits.memory_mib) {
+            return Err(format!("field `limits.memory_mib`: {} is out of range (1 to 4096)", self.limits.memory_mib));
+        }
+        if self.limits.instances == 0 || self.limits.table_elements == 0 {
+            return Err("field `limits`: `instances` and `table_elements` must be at least 1".to_owned());
+        }
+        if self.critical && self.kind != PluginKind::Check {
+            return Err(format!("field `critical`: only checks can be critical, this plugin is a {}", self.kind));
+        }
+        for (field, items) in [
+            ("grants.mongo", &self.grants.mongo),
+            ("grants.exec", &self.grants.exec),
+            ("grants.http", &self.grants.http),
+            ("grants.store", &self.grants.store),
+        ] {
+            if let Some(bad) = items.iter().find(|item| item.trim().is_empty() || item.contains(char::is_whitespace)) {
+                return Err(format!("field `{field}`: {bad:?} is not a valid entry"));
+            }
+        }
+        if let Some(bad) = self.grants.store.iter().find(|c| c.split('.').filter(|p| !p.is_empty()).count() < 2) {
+            return Err(format!("field `grants.store`: {bad:?} must be `database.collection`"));
+        }
+        if let Some(bad) = self.grants.fs.iter().find(|dir| !dir.is_absolute()) {
+            return Err(format!("field `grants.fs`: {:?} must be an absolute directory", bad.display().to_string()));
+        }
+        Ok(())
+    }
+
+    /// The `[config]` table as the JSON text handed to the plugin.
+    pub fn config_json(&self) -> String {
+        serde_json::to_string(&self.config).unwrap_or_else(|_| "{}".to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+        name = "redis-session"
+        kind = "check"
+        version = "0.1.0"
+        component = "check.wasm"
+    "#;
+
+    #[test]
+    fn minimal_manifest_gets_defaults() {
+        let manifest = Manifest::parse(MINIMAL, "plugin.toml").expect("valid");
+        assert_eq!(manifest.kind, PluginKind::Check);
+        assert_eq!(manifest.interval, Duration::from_secs(30));
+        assert_eq!(manifest.timeout, Duration::from_secs(2));
+        assert_eq!(manifest.limits.memory_mib, 64);
+        assert_eq!(manifest.grants, Grants::default());
+        assert_eq!(manifest.config_json(), "{}");
+    }
+
+    #[test]
+    fn config_table_becomes_json() {
+        let text = format!("{MINIMAL}\n[config]\nmode = \"redis\"\nkeys = [1, 2]\n");
+        let manifest = Manifest::parse(&text, "plugin.toml").expect("valid");
+        assert_eq!(manifest.config_json(), r#"{"keys":[1,2],"mode":"redis"}"#);
+    }
+
+    #[test]
+    fn error_names_source_and_field() {
+        let text = MINIMAL.replace("check.wasm", "../escape.wasm");
+        let err = Manifest::parse(&text, "dir/plugin.toml").unwrap_err().to_string();
+        assert!(err.starts_with("dir/plugin.toml: field `component`"), "{err}");
+    }
+}

@@ -1,0 +1,200 @@
+//! The latest result of every check, with when it ran and how long it took.
+//! Routes and metrics read from here; they never trigger a check.
+
+use std::collections::BTreeMap;
+use std::sync::RwLock;
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+
+use crate::runtime::Fault;
+use crate::runtime::bindings::types;
+
+/// A subsystem's status, as the host reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Optimal mode.
+    Ok,
+    /// Fallback mode.
+    Degraded,
+    /// Not working (or the check itself failed).
+    Down,
+    /// No result yet.
+    Unknown,
+}
+
+impl Status {
+    /// Lowercase name, also the metric label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::Degraded => "degraded",
+            Self::Down => "down",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
+impl From<types::Status> for Status {
+    fn from(status: types::Status) -> Self {
+        match status {
+            types::Status::Ok => Self::Ok,
+            types::Status::Degraded => Self::Degraded,
+            types::Status::Down => Self::Down,
+            types::Status::Unknown => Self::Unknown,
+        }
+    }
+}
+
+/// One measured value, as reported by a check.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Observation {
+    /// Value name.
+    pub name: String,
+    /// The number.
+    pub value: f64,
+    /// Its unit.
+    pub unit: String,
+    /// Extra dimensions.
+    pub labels: BTreeMap<String, String>,
+}
+
+/// The outcome of one check run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CheckResult {
+    /// The verdict.
+    pub status: Status,
+    /// Current mode (empty when the check itself failed).
+    pub mode: String,
+    /// Optimal mode.
+    pub optimal_mode: String,
+    /// Cost of the current mode.
+    pub impact: String,
+    /// What was seen, or why the check failed.
+    pub detail: String,
+    /// Measured values.
+    pub observations: Vec<Observation>,
+    /// Set when the plugin failed rather than judged (`timeout`, `panic`...).
+    pub fault: Option<&'static str>,
+    /// When the run started.
+    #[serde(with = "humantime_serde")]
+    pub started_at: SystemTime,
+    /// How long it took.
+    #[serde(rename = "duration_seconds", serialize_with = "seconds")]
+    pub duration: Duration,
+}
+
+fn seconds<S: serde::Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_f64(duration.as_secs_f64())
+}
+
+impl CheckResult {
+    /// Build from a plugin's answer.
+    pub fn from_outcome(outcome: Result<types::CheckReport, Fault>, started_at: SystemTime, duration: Duration) -> Self {
+        match outcome {
+            Ok(report) => Self {
+                status: report.status.into(),
+                mode: report.mode,
+                optimal_mode: report.optimal_mode,
+                impact: report.impact,
+                detail: report.detail,
+                observations: report
+                    .observations
+                    .into_iter()
+                    .map(|o| Observation {
+                        name: o.name,
+                        value: o.value,
+                        unit: o.unit,
+                        labels: o.labels.into_iter().map(|l| (l.name, l.value)).collect(),
+                    })
+                    .collect(),
+                fault: None,
+                started_at,
+                duration,
+            },
+            Err(fault) => Self {
+                status: Status::Down,
+                mode: String::new(),
+                optimal_mode: String::new(),
+                impact: String::new(),
+                detail: fault.to_string(),
+                observations: Vec::new(),
+                fault: Some(fault.label()),
+                started_at,
+                duration,
+            },
+        }
+    }
+}
+
+/// Per-check bookkeeping.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CheckRecord {
+    /// The latest result, if the check ran.
+    pub latest: Option<CheckResult>,
+    /// Runs so far.
+    pub runs: u64,
+    /// Runs that ended in a fault.
+    pub faults: u64,
+}
+
+/// Latest results of all checks.
+#[derive(Debug, Default)]
+pub struct ResultsStore {
+    records: RwLock<BTreeMap<String, CheckRecord>>,
+}
+
+impl ResultsStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Record a result.
+    pub fn record(&self, check: &str, result: CheckResult) {
+        let mut records = self.records.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let record = records.entry(check.to_owned()).or_default();
+        record.runs += 1;
+        if result.fault.is_some() {
+            record.faults += 1;
+        }
+        record.latest = Some(result);
+    }
+
+    /// A copy of one check's record.
+    pub fn get(&self, check: &str) -> Option<CheckRecord> {
+        self.records.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(check).cloned()
+    }
+
+    /// Copies of all records.
+    pub fn snapshot(&self) -> BTreeMap<String, CheckRecord> {
+        self.records.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    /// Forget checks that are no longer loaded.
+    pub fn retain(&self, keep: impl Fn(&str) -> bool) {
+        self.records.write().unwrap_or_else(std::sync::PoisonError::into_inner).retain(|name, _| keep(name));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faults_are_down_with_reason() {
+        let result = CheckResult::from_outcome(
+            Err(Fault::Timeout(Duration::from_secs(2))),
+            SystemTime::UNIX_EPOCH,
+            Duration::from_secs(2),
+        );
+        assert_eq!(result.status, Status::Down);
+        assert_eq!(result.detail, "timed out after 2s");
+        assert_eq!(result.fault, Some("timeout"));
+        let store = ResultsStore::new();
+        store.record("x", result);
+        let record = store.get("x").expect("recorded");
+        assert_eq!((record.runs, record.faults), (1, 1));
+    }
+}

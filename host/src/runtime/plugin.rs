@@ -1,0 +1,349 @@
+//! A loaded plugin: its manifest, its `InstancePre`, and at most one live
+//! instance that is reused between calls and thrown away after any fault.
+
+use std::fmt;
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Instant;
+
+use sha2::{Digest, Sha256};
+use tokio::sync::Mutex;
+use wasmtime::Store;
+use wasmtime::component::InstancePre;
+
+use super::bindings::{check, index_profile, scrubber, types, watchdog};
+use super::fault::Fault;
+use super::state::{HostState, PluginContext};
+use super::{CacheOutcome, Inner};
+use crate::manifest::{Manifest, PluginKind};
+
+/// Longest string a plugin may return in one field.
+pub const MAX_TEXT_BYTES: usize = 64 * 1024;
+/// Most items a plugin may return in one list (observations, findings, rules, indexes).
+pub const MAX_ITEMS: usize = 10_000;
+
+/// Where a plugin came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// Compiled into the `vigil` binary.
+    Bundled(String),
+    /// A directory on disk (holding `plugin.toml`).
+    Directory(PathBuf),
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Bundled(name) => write!(f, "bundled plugin {name}"),
+            Self::Directory(dir) => write!(f, "{}", dir.join(crate::manifest::MANIFEST_FILE).display()),
+        }
+    }
+}
+
+/// A manifest with its component bytes, not yet compiled.
+#[derive(Clone)]
+pub struct PluginSource {
+    /// The parsed manifest.
+    pub manifest: Manifest,
+    /// Where it came from.
+    pub origin: Origin,
+    /// The component.
+    pub wasm: Arc<[u8]>,
+}
+
+enum Pre {
+    Check(check::CheckPre<HostState>),
+    Scrubber(scrubber::ScrubberPre<HostState>),
+    Watchdog(watchdog::WatchdogPre<HostState>),
+    IndexProfile(index_profile::IndexProfilePre<HostState>),
+}
+
+enum Exports {
+    Check(check::Check),
+    Scrubber(scrubber::Scrubber),
+    Watchdog(watchdog::Watchdog),
+    IndexProfile(index_profile::IndexProfile),
+}
+
+struct Live {
+    store: Store<HostState>,
+    exports: Exports,
+}
+
+type CallFuture<'a, R> = Pin<Box<dyn Future<Output = Result<wasmtime::Result<R>, Fault>> + Send + 'a>>;
+
+/// A plugin ready to be called.
+pub struct Plugin {
+    /// The manifest it was loaded with.
+    pub manifest: Manifest,
+    /// Where it came from.
+    pub origin: Origin,
+    /// SHA-256 of the component, hex.
+    pub digest: String,
+    /// The plugin API version it was built for.
+    pub api_version: String,
+    /// Whether the compiled artifact came from the cache.
+    pub cache_outcome: CacheOutcome,
+    context: Arc<PluginContext>,
+    runtime: Arc<Inner>,
+    pre: Pre,
+    live: Mutex<Option<Live>>,
+    description: std::sync::OnceLock<types::Description>,
+}
+
+impl Plugin {
+    pub(super) fn new(
+        runtime: Arc<Inner>,
+        source: PluginSource,
+        instance_pre: InstancePre<HostState>,
+        api_version: String,
+        cache_outcome: CacheOutcome,
+    ) -> wasmtime::Result<Self> {
+        let pre = match source.manifest.kind {
+            PluginKind::Check => Pre::Check(check::CheckPre::new(instance_pre)?),
+            PluginKind::Scrubber => Pre::Scrubber(scrubber::ScrubberPre::new(instance_pre)?),
+            PluginKind::Watchdog => Pre::Watchdog(watchdog::WatchdogPre::new(instance_pre)?),
+            PluginKind::IndexProfile => Pre::IndexProfile(index_profile::IndexProfilePre::new(instance_pre)?),
+        };
+        Ok(Self {
+            context: Arc::new(PluginContext::from_manifest(&source.manifest)),
+            digest: hex::encode(Sha256::digest(&source.wasm)),
+            manifest: source.manifest,
+            origin: source.origin,
+            api_version,
+            cache_outcome,
+            runtime,
+            pre,
+            live: Mutex::new(None),
+            description: std::sync::OnceLock::new(),
+        })
+    }
+
+    /// The plugin's name.
+    pub fn name(&self) -> &str {
+        &self.manifest.name
+    }
+
+    /// The plugin's kind.
+    pub fn kind(&self) -> PluginKind {
+        self.manifest.kind
+    }
+
+    /// What `describe()` said at load (checks and watchdogs).
+    pub fn description(&self) -> Option<&types::Description> {
+        self.description.get()
+    }
+
+    /// The first call after loading: `describe`, `rules` or `indexes`.
+    pub(super) async fn probe(&self) -> Result<(), Fault> {
+        match self.kind() {
+            PluginKind::Check | PluginKind::Watchdog => {
+                let description = self.describe().await?;
+                let _ = self.description.set(description);
+            }
+            PluginKind::Scrubber => {
+                self.rules().await?;
+            }
+            PluginKind::IndexProfile => {
+                self.indexes().await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `describe()` of a check or watchdog.
+    pub async fn describe(&self) -> Result<types::Description, Fault> {
+        let description = self
+            .invoke(|exports, store| {
+                Box::pin(async move {
+                    match exports {
+                        Exports::Check(check) => Ok(check.call_describe(store).await),
+                        Exports::Watchdog(watchdog) => Ok(watchdog.call_describe(store).await),
+                        _ => Err(Fault::WrongKind("describe")),
+                    }
+                })
+            })
+            .await?;
+        self.validated(description, |d| {
+            check_text("description", &d.summary)?;
+            check_text("description", &d.subsystem)
+        })
+        .await
+    }
+
+    /// Run a check once with its configured deadline.
+    pub async fn run_check(&self) -> Result<types::CheckReport, Fault> {
+        let config = self.context.config_json.clone();
+        let report = self
+            .invoke(|exports, store| {
+                Box::pin(async move {
+                    match exports {
+                        Exports::Check(check) => Ok(check.call_run(store, &config).await),
+                        _ => Err(Fault::WrongKind("run")),
+                    }
+                })
+            })
+            .await?
+            .map_err(Fault::PluginError)?;
+        self.validated(report, |r| {
+            for (what, text) in [("mode", &r.mode), ("optimal mode", &r.optimal_mode), ("impact", &r.impact), ("detail", &r.detail)] {
+                check_text(what, text)?;
+            }
+            check_items("observation list", r.observations.len())
+        })
+        .await
+    }
+
+    /// A scrubber's rules.
+    pub async fn rules(&self) -> Result<Vec<types::ScrubRule>, Fault> {
+        let rules = self
+            .invoke(|exports, store| {
+                Box::pin(async move {
+                    match exports {
+                        Exports::Scrubber(scrubber) => Ok(scrubber.call_rules(store).await),
+                        _ => Err(Fault::WrongKind("rules")),
+                    }
+                })
+            })
+            .await?;
+        self.validated(rules, |r| check_items("rule list", r.len())).await
+    }
+
+    /// A scrubber's verdict on one candidate.
+    pub async fn verify(&self, rule_id: &str, candidate: &str) -> Result<bool, Fault> {
+        let (rule_id, candidate) = (rule_id.to_owned(), candidate.to_owned());
+        self.invoke(|exports, store| {
+            Box::pin(async move {
+                match exports {
+                    Exports::Scrubber(scrubber) => Ok(scrubber.call_verify(store, &rule_id, &candidate).await),
+                    _ => Err(Fault::WrongKind("verify")),
+                }
+            })
+        })
+        .await
+    }
+
+    /// Run a watchdog rule once.
+    pub async fn evaluate(&self) -> Result<Vec<types::Finding>, Fault> {
+        let config = self.context.config_json.clone();
+        let findings = self
+            .invoke(|exports, store| {
+                Box::pin(async move {
+                    match exports {
+                        Exports::Watchdog(watchdog) => Ok(watchdog.call_evaluate(store, &config).await),
+                        _ => Err(Fault::WrongKind("evaluate")),
+                    }
+                })
+            })
+            .await?
+            .map_err(Fault::PluginError)?;
+        self.validated(findings, |f| check_items("finding list", f.len())).await
+    }
+
+    /// An index profile's wanted indexes.
+    pub async fn indexes(&self) -> Result<Vec<types::IndexSpec>, Fault> {
+        let indexes = self
+            .invoke(|exports, store| {
+                Box::pin(async move {
+                    match exports {
+                        Exports::IndexProfile(profile) => Ok(profile.call_indexes(store).await),
+                        _ => Err(Fault::WrongKind("indexes")),
+                    }
+                })
+            })
+            .await?;
+        self.validated(indexes, |i| check_items("index list", i.len())).await
+    }
+
+    /// Drop the live instance: the next call starts from a fresh store.
+    pub async fn reset(&self) {
+        self.live.lock().await.take();
+    }
+
+    /// Validate what a call returned; a plugin that answers with too much is
+    /// treated like one that trapped, and its instance (and memory) is dropped.
+    async fn validated<T>(&self, value: T, check: impl FnOnce(&T) -> Result<(), Fault>) -> Result<T, Fault> {
+        match check(&value) {
+            Ok(()) => Ok(value),
+            Err(fault) => {
+                self.reset().await;
+                Err(fault)
+            }
+        }
+    }
+
+    /// Call into the live instance (instantiating one if needed) under the
+    /// plugin's deadline. Any fault discards the instance; the next call
+    /// starts from a fresh store.
+    async fn invoke<R, F>(&self, call: F) -> Result<R, Fault>
+    where
+        F: for<'a> FnOnce(&'a Exports, &'a mut Store<HostState>) -> CallFuture<'a, R>,
+    {
+        let deadline = self.manifest.timeout;
+        let started = Instant::now();
+        let mut slot = self.live.lock().await;
+        let mut live = match slot.take() {
+            Some(live) => live,
+            None => tokio::time::timeout(deadline, self.instantiate())
+                .await
+                .map_err(|_| Fault::Timeout(deadline))??,
+        };
+        let remaining = deadline.saturating_sub(started.elapsed());
+        let Live { store, exports } = &mut live;
+        let outcome = tokio::time::timeout(remaining, call(exports, store)).await;
+        match outcome {
+            Err(_) => Err(Fault::Timeout(deadline)),
+            Ok(Err(fault)) => {
+                *slot = Some(live);
+                Err(fault)
+            }
+            Ok(Ok(Err(error))) => Err(Fault::classify(&error, live.store.data())),
+            Ok(Ok(Ok(value))) => {
+                *slot = Some(live);
+                Ok(value)
+            }
+        }
+    }
+
+    async fn instantiate(&self) -> Result<Live, Fault> {
+        let limits = &self.manifest.limits;
+        let state = HostState::new(
+            Arc::clone(&self.context),
+            Arc::clone(&self.runtime.services),
+            limits.table_elements as usize,
+            limits.instances as usize,
+        );
+        let mut store = Store::new(&self.runtime.engine, state);
+        store.limiter(|state| &mut state.guard);
+        // Yield to the executor on every epoch tick: a guest that never
+        // returns still lets the deadline timer fire and other tasks run.
+        store.epoch_deadline_async_yield_and_update(1);
+        store.set_epoch_deadline(1);
+        let exports = match &self.pre {
+            Pre::Check(pre) => pre.instantiate_async(&mut store).await.map(Exports::Check),
+            Pre::Scrubber(pre) => pre.instantiate_async(&mut store).await.map(Exports::Scrubber),
+            Pre::Watchdog(pre) => pre.instantiate_async(&mut store).await.map(Exports::Watchdog),
+            Pre::IndexProfile(pre) => pre.instantiate_async(&mut store).await.map(Exports::IndexProfile),
+        };
+        match exports {
+            Ok(exports) => Ok(Live { store, exports }),
+            Err(error) => Err(Fault::classify(&error, store.data())),
+        }
+    }
+}
+
+fn check_text(what: &'static str, text: &str) -> Result<(), Fault> {
+    if text.len() > MAX_TEXT_BYTES {
+        return Err(Fault::Oversized { what, size: text.len(), limit: MAX_TEXT_BYTES, unit: "bytes" });
+    }
+    Ok(())
+}
+
+fn check_items(what: &'static str, count: usize) -> Result<(), Fault> {
+    if count > MAX_ITEMS {
+        return Err(Fault::Oversized { what, size: count, limit: MAX_ITEMS, unit: "items" });
+    }
+    Ok(())
+}

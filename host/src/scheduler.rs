@@ -1,0 +1,103 @@
+//! Runs every check on its own interval, with its own deadline and at most
+//! one run in flight, and keeps a heartbeat for liveness.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use tokio::task::JoinSet;
+use tokio::time::MissedTickBehavior;
+use tokio_util::sync::CancellationToken;
+
+use crate::manifest::PluginKind;
+use crate::results::{CheckResult, ResultsStore};
+use crate::runtime::Plugin;
+
+/// How often the scheduler's heartbeat beats.
+pub const HEARTBEAT: Duration = Duration::from_secs(1);
+
+/// Proof of life of the scheduler, read by `/health/live`.
+#[derive(Debug, Default)]
+pub struct Heartbeat {
+    last_unix_ms: AtomicU64,
+}
+
+impl Heartbeat {
+    /// Record a beat now.
+    pub fn beat(&self) {
+        self.last_unix_ms.store(unix_ms(SystemTime::now()), Ordering::Relaxed);
+    }
+
+    /// Time since the last beat, or `None` before the first.
+    pub fn age(&self) -> Option<Duration> {
+        match self.last_unix_ms.load(Ordering::Relaxed) {
+            0 => None,
+            last => Some(Duration::from_millis(unix_ms(SystemTime::now()).saturating_sub(last))),
+        }
+    }
+}
+
+fn unix_ms(time: SystemTime) -> u64 {
+    u64::try_from(time.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Run a check once and record its result.
+pub async fn run_once(plugin: &Plugin, results: &ResultsStore) -> CheckResult {
+    let started_at = SystemTime::now();
+    let started = Instant::now();
+    let outcome = plugin.run_check().await;
+    let result = CheckResult::from_outcome(outcome, started_at, started.elapsed());
+    match &result.fault {
+        Some(fault) => tracing::warn!(plugin = plugin.name(), fault, reason = %result.detail, "check failed"),
+        None => tracing::info!(
+            plugin = plugin.name(),
+            status = result.status.as_str(),
+            mode = %result.mode,
+            duration_seconds = result.duration.as_secs_f64(),
+            "check ran"
+        ),
+    }
+    results.record(plugin.name(), result.clone());
+    result
+}
+
+/// Start the scheduler: one task per check plugin plus the heartbeat. All
+/// stop when `shutdown` is cancelled.
+pub fn spawn(
+    plugins: &[Arc<Plugin>],
+    results: Arc<ResultsStore>,
+    heartbeat: Arc<Heartbeat>,
+    shutdown: CancellationToken,
+) -> JoinSet<()> {
+    let mut tasks = JoinSet::new();
+    let beat_shutdown = shutdown.clone();
+    tasks.spawn(async move {
+        let mut ticker = tokio::time::interval(HEARTBEAT);
+        loop {
+            tokio::select! {
+                _ = ticker.tick() => heartbeat.beat(),
+                _ = beat_shutdown.cancelled() => break,
+            }
+        }
+    });
+    for plugin in plugins.iter().filter(|p| p.kind() == PluginKind::Check) {
+        let plugin = Arc::clone(plugin);
+        let results = Arc::clone(&results);
+        let shutdown = shutdown.clone();
+        tasks.spawn(async move {
+            let mut ticker = tokio::time::interval(plugin.manifest.interval);
+            ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = ticker.tick() => {}
+                    _ = shutdown.cancelled() => break,
+                }
+                tokio::select! {
+                    _ = run_once(&plugin, &results) => {}
+                    _ = shutdown.cancelled() => break,
+                }
+            }
+        });
+    }
+    tasks
+}
