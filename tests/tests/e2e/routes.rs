@@ -1,0 +1,129 @@
+//! Health routes over stored results: through `Router::oneshot` and over a
+//! real socket.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+use vigil_host::config::DaemonConfig;
+use vigil_host::daemon::Daemon;
+use vigil_host::{scheduler, server};
+use vigil_tests::{PluginDir, shared_cache_dir};
+
+async fn daemon_with(dir: &PluginDir) -> Arc<Daemon> {
+    let config = DaemonConfig {
+        bundled_plugins: false,
+        plugin_dirs: vec![dir.path().to_path_buf()],
+        cache_dir: Some(shared_cache_dir()),
+        ..DaemonConfig::default()
+    };
+    Daemon::start(config).await.expect("daemon starts")
+}
+
+async fn get(daemon: &Arc<Daemon>, uri: &str) -> (StatusCode, serde_json::Value) {
+    let response = server::router(Arc::clone(daemon))
+        .oneshot(Request::get(uri).body(Body::empty()).expect("request"))
+        .await
+        .expect("infallible");
+    let status = response.status();
+    let bytes = response.into_body().collect().await.expect("body").to_bytes();
+    (status, serde_json::from_slice(&bytes).expect("JSON body"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_lists_plugins_results_and_failures() {
+    let dir = PluginDir::new();
+    dir.misbehaving("good", "ok", "2s", "");
+    dir.misbehaving("panicker", "panic", "2s", "");
+    dir.misbehaving("never-run", "ok", "2s", "");
+    dir.add_bytes("broken", "check", b"nope", "");
+    let daemon = daemon_with(&dir).await;
+    let plugins = daemon.plugins.load().plugins.clone();
+    for plugin in plugins.iter().filter(|p| p.name() != "never-run") {
+        scheduler::run_once(plugin, &daemon.results).await;
+    }
+
+    let (code, body) = get(&daemon, "/health/status").await;
+    assert_eq!(code, StatusCode::OK);
+    assert_eq!(body["status"], "down");
+    let plugin = |name: &str| {
+        body["plugins"].as_array().expect("plugins").iter().find(|p| p["name"] == name).cloned().expect(name)
+    };
+    assert_eq!(plugin("good")["status"], "ok");
+    assert_eq!(plugin("good")["result"]["mode"], "normal");
+    assert_eq!(plugin("good")["subsystem"], "fixture");
+    assert_eq!(plugin("panicker")["status"], "down");
+    assert_eq!(plugin("panicker")["result"]["fault"], "panic");
+    assert_eq!(plugin("panicker")["result"]["detail"], "panicked: fixture panicked on purpose");
+    assert_eq!(plugin("never-run")["status"], "unknown");
+    assert!(plugin("never-run")["result"].is_null());
+    let failed = &body["failed_plugins"][0];
+    assert_eq!(failed["name"], "broken");
+    assert!(failed["error"].as_str().expect("error").contains("not a WebAssembly component"));
+
+    let (code, body) = get(&daemon, "/health/live").await;
+    assert_eq!(code, StatusCode::OK);
+    assert_eq!(body["status"], "pass");
+    let (code, body) = get(&daemon, "/no/such/route").await;
+    assert_eq!(code, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"], "not found");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serves_over_a_real_socket_while_a_plugin_loops() {
+    let dir = PluginDir::new();
+    dir.misbehaving("good", "ok", "2s", "interval = \"100ms\"");
+    dir.misbehaving("looper", "loop", "5s", "interval = \"100ms\"");
+    let daemon = daemon_with(&dir).await;
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let plugins = daemon.plugins.load().plugins.clone();
+    let mut tasks = scheduler::spawn(&plugins, daemon.results.clone(), daemon.heartbeat.clone(), shutdown.clone());
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let stop = shutdown.clone();
+    let server = tokio::spawn(
+        axum::serve(listener, server::router(Arc::clone(&daemon)))
+            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .into_future(),
+    );
+
+    // Wait (bounded) until the good check has run twice; the looper is still
+    // inside its first 5 s call the whole time.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(4);
+    loop {
+        let body = http_get(addr, "/health/status").await;
+        let runs = body["plugins"].as_array().expect("plugins").iter().find(|p| p["name"] == "good").expect("good")
+            ["runs"]
+            .as_u64()
+            .expect("runs");
+        if runs >= 2 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "good check did not run twice: {body}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(daemon.results.get("looper").map(|r| r.runs).unwrap_or(0), 0, "looper cannot have finished yet");
+    let live = http_get(addr, "/health/live").await;
+    assert_eq!(live["status"], "pass");
+
+    shutdown.cancel();
+    server.await.expect("server task").expect("server ran");
+    while tasks.join_next().await.is_some() {}
+}
+
+/// A minimal HTTP/1.1 GET over a fresh connection; returns the JSON body.
+async fn http_get(addr: std::net::SocketAddr, path: &str) -> serde_json::Value {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("send");
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.expect("read");
+    let text = String::from_utf8(response).expect("utf-8 response");
+    let (head, body) = text.split_once("\r\n\r\n").expect("HTTP response");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    serde_json::from_str(body).expect("JSON body")
+}
