@@ -9,7 +9,10 @@ use std::path::PathBuf;
 
 fn main() {
     let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"));
-    let root = manifest_dir.parent().expect("tests/ sits in the workspace root").to_path_buf();
+    let root = manifest_dir
+        .parent()
+        .expect("tests/ sits in the workspace root")
+        .to_path_buf();
     guest::rerun_if_guest_sources_change(&root);
 
     let packages: Vec<String> = guest::crate_dirs(&root.join("tests/fixtures"))

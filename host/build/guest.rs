@@ -57,7 +57,9 @@ pub fn build(workspace_dir: &Path, packages: &[String]) -> Vec<Guest> {
     ] {
         command.env_remove(var);
     }
-    let output = command.output().unwrap_or_else(|err| panic!("cannot run cargo for the guest build: {err}"));
+    let output = command
+        .output()
+        .unwrap_or_else(|err| panic!("cannot run cargo for the guest build: {err}"));
     if !output.status.success() {
         panic!(
             "building plugins for {TARGET} failed:\n{}",
@@ -98,9 +100,9 @@ fn ensure_target_installed() {
         .output()
         .ok()
         .map(|out| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()));
-    if let Some(sysroot) = sysroot {
-        if !sysroot.join("lib/rustlib").join(TARGET).is_dir() {
-            panic!("the {TARGET} target is not installed for this toolchain: run `rustup target add {TARGET}`");
-        }
+    if let Some(sysroot) = sysroot
+        && !sysroot.join("lib/rustlib").join(TARGET).is_dir()
+    {
+        panic!("the {TARGET} target is not installed for this toolchain: run `rustup target add {TARGET}`");
     }
 }

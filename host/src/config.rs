@@ -43,7 +43,9 @@ pub struct DaemonConfig {
 }
 
 fn default_listen() -> SocketAddr {
-    DEFAULT_LISTEN.parse().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8787)))
+    DEFAULT_LISTEN
+        .parse()
+        .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8787)))
 }
 
 fn default_true() -> bool {
@@ -82,7 +84,10 @@ fn default_level() -> String {
 
 impl Default for LogConfig {
     fn default() -> Self {
-        Self { format: LogFormat::default(), level: default_level() }
+        Self {
+            format: LogFormat::default(),
+            level: default_level(),
+        }
     }
 }
 
@@ -149,7 +154,10 @@ pub struct ConfigError {
 impl DaemonConfig {
     /// Parse configuration text; `path` names it in errors.
     pub fn parse(text: &str, path: &str) -> Result<Self, ConfigError> {
-        let fail = |problem: String| ConfigError { path: path.to_owned(), problem };
+        let fail = |problem: String| ConfigError {
+            path: path.to_owned(),
+            problem,
+        };
         let config: Self = toml::from_str(text).map_err(|err| fail(err.to_string().trim_end().to_owned()))?;
         config.validate().map_err(fail)?;
         Ok(config)
@@ -158,8 +166,10 @@ impl DaemonConfig {
     /// Read and parse a file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let name = path.display().to_string();
-        let text = std::fs::read_to_string(path)
-            .map_err(|err| ConfigError { path: name.clone(), problem: format!("cannot read: {err}") })?;
+        let text = std::fs::read_to_string(path).map_err(|err| ConfigError {
+            path: name.clone(),
+            problem: format!("cannot read: {err}"),
+        })?;
         Self::parse(&text, &name)
     }
 
@@ -167,12 +177,13 @@ impl DaemonConfig {
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|err| format!("field `log.level`: {:?} is not a valid filter: {err}", self.log.level))?;
         for (name, over) in &self.plugins {
-            if let Some(timeout) = over.timeout {
-                if timeout < Duration::from_millis(10) || timeout > Duration::from_secs(300) {
-                    return Err(format!("field `plugins.{name}.timeout`: out of range (10ms to 5m)"));
-                }
+            if over.timeout.is_some_and(|t| t < Duration::from_millis(10) || t > Duration::from_secs(300)) {
+                return Err(format!("field `plugins.{name}.timeout`: out of range (10ms to 5m)"));
             }
-            if over.interval.is_some_and(|interval| interval < Duration::from_millis(100)) {
+            if over
+                .interval
+                .is_some_and(|interval| interval < Duration::from_millis(100))
+            {
                 return Err(format!("field `plugins.{name}.interval`: too short (at least 100ms)"));
             }
         }
@@ -209,7 +220,9 @@ mod tests {
 
     #[test]
     fn unknown_field_is_named() {
-        let err = DaemonConfig::parse("lisen = \"127.0.0.1:1\"", "vigil.toml").unwrap_err().to_string();
+        let err = DaemonConfig::parse("lisen = \"127.0.0.1:1\"", "vigil.toml")
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("vigil.toml:"), "{err}");
         assert!(err.contains("unknown field `lisen`"), "{err}");
     }
@@ -234,7 +247,9 @@ mod tests {
 
     #[test]
     fn bad_log_level_is_named() {
-        let err = DaemonConfig::parse("[log]\nlevel = \"info,,=[\"", "vigil.toml").unwrap_err().to_string();
+        let err = DaemonConfig::parse("[log]\nlevel = \"info,,=[\"", "vigil.toml")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("log.level"), "{err}");
     }
 }

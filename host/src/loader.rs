@@ -51,10 +51,18 @@ pub fn discover(sources: &PluginSources) -> (Vec<PluginSource>, Vec<LoadFailure>
             let origin = Origin::Bundled(bundled.package.to_owned());
             match Manifest::parse(bundled.manifest, &origin.to_string()) {
                 Ok(manifest) => {
-                    let source = PluginSource { manifest, origin, wasm: Arc::from(bundled.component) };
+                    let source = PluginSource {
+                        manifest,
+                        origin,
+                        wasm: Arc::from(bundled.component),
+                    };
                     found.insert(source.manifest.name.clone(), source);
                 }
-                Err(err) => failures.push(LoadFailure { name: None, origin: origin.to_string(), error: err.into() }),
+                Err(err) => failures.push(LoadFailure {
+                    name: None,
+                    origin: origin.to_string(),
+                    error: err.into(),
+                }),
             }
         }
     }
@@ -72,9 +80,11 @@ pub fn discover(sources: &PluginSources) -> (Vec<PluginSource>, Vec<LoadFailure>
                     }
                     found.insert(source.manifest.name.clone(), source);
                 }
-                Err((name, error)) => {
-                    failures.push(LoadFailure { name, origin: plugin_dir.join(MANIFEST_FILE).display().to_string(), error })
-                }
+                Err((name, error)) => failures.push(LoadFailure {
+                    name,
+                    origin: plugin_dir.join(MANIFEST_FILE).display().to_string(),
+                    error,
+                }),
             }
         }
     }
@@ -106,7 +116,11 @@ pub async fn load(runtime: &Runtime, sources: Vec<PluginSource>) -> LoadReport {
         tasks.spawn(async move {
             let name = source.manifest.name.clone();
             let origin = source.origin.to_string();
-            runtime.prepare(source).await.map_err(|error| LoadFailure { name: Some(name), origin, error })
+            runtime.prepare(source).await.map_err(|error| LoadFailure {
+                name: Some(name),
+                origin,
+                error,
+            })
         });
     }
     let mut report = LoadReport::default();
@@ -167,7 +181,11 @@ fn plugin_dirs(dir: &Path, failures: &mut Vec<LoadFailure>) -> Vec<PathBuf> {
             failures.push(LoadFailure {
                 name: None,
                 origin: dir.display().to_string(),
-                error: LoadError::Read { source_name: dir.display().to_string(), path: dir.to_path_buf(), error },
+                error: LoadError::Read {
+                    source_name: dir.display().to_string(),
+                    path: dir.to_path_buf(),
+                    error,
+                },
             });
             Vec::new()
         }
@@ -180,10 +198,21 @@ pub fn read_source(dir: &Path) -> Result<PluginSource, (Option<String>, LoadErro
     let path = dir.join(&manifest.component);
     let origin = Origin::Directory(dir.to_path_buf());
     match std::fs::read(&path) {
-        Ok(bytes) => Ok(PluginSource { manifest, origin, wasm: Arc::from(bytes) }),
+        Ok(bytes) => Ok(PluginSource {
+            manifest,
+            origin,
+            wasm: Arc::from(bytes),
+        }),
         Err(error) => {
             let name = Some(manifest.name.clone());
-            Err((name, LoadError::Read { source_name: origin.to_string(), path, error }))
+            Err((
+                name,
+                LoadError::Read {
+                    source_name: origin.to_string(),
+                    path,
+                    error,
+                },
+            ))
         }
     }
 }

@@ -170,7 +170,10 @@ pub struct ManifestError {
 impl Manifest {
     /// Parse and validate manifest text. `source_name` is used in errors.
     pub fn parse(text: &str, source_name: &str) -> Result<Self, ManifestError> {
-        let fail = |problem: String| ManifestError { source_name: source_name.to_owned(), problem };
+        let fail = |problem: String| ManifestError {
+            source_name: source_name.to_owned(),
+            problem,
+        };
         let manifest: Manifest = toml::from_str(text).map_err(|err| fail(err.to_string().trim_end().to_owned()))?;
         manifest.validate().map_err(fail)?;
         Ok(manifest)
@@ -180,15 +183,20 @@ impl Manifest {
     pub fn load(dir: &Path) -> Result<Self, ManifestError> {
         let path = dir.join(MANIFEST_FILE);
         let source_name = path.display().to_string();
-        let text = std::fs::read_to_string(&path)
-            .map_err(|err| ManifestError { source_name: source_name.clone(), problem: format!("cannot read: {err}") })?;
+        let text = std::fs::read_to_string(&path).map_err(|err| ManifestError {
+            source_name: source_name.clone(),
+            problem: format!("cannot read: {err}"),
+        })?;
         Self::parse(&text, &source_name)
     }
 
     fn validate(&self) -> Result<(), String> {
         let name_ok = !self.name.is_empty()
             && self.name.len() <= 64
-            && self.name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && self
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
             && !self.name.starts_with('-');
         if !name_ok {
             return Err(format!(
@@ -200,7 +208,10 @@ impl Manifest {
             return Err("field `version`: must not be empty".to_owned());
         }
         let relative_inside = !self.component.as_os_str().is_empty()
-            && self.component.components().all(|part| matches!(part, PathComponent::Normal(_)));
+            && self
+                .component
+                .components()
+                .all(|part| matches!(part, PathComponent::Normal(_)));
         if !relative_inside {
             return Err(format!(
                 "field `component`: {:?} must be a relative path inside the plugin directory",
@@ -220,13 +231,19 @@ impl Manifest {
             ));
         }
         if !(1..=4096).contains(&self.limits.memory_mib) {
-            return Err(format!("field `limits.memory_mib`: {} is out of range (1 to 4096)", self.limits.memory_mib));
+            return Err(format!(
+                "field `limits.memory_mib`: {} is out of range (1 to 4096)",
+                self.limits.memory_mib
+            ));
         }
         if self.limits.instances == 0 || self.limits.table_elements == 0 {
             return Err("field `limits`: `instances` and `table_elements` must be at least 1".to_owned());
         }
         if self.critical && self.kind != PluginKind::Check {
-            return Err(format!("field `critical`: only checks can be critical, this plugin is a {}", self.kind));
+            return Err(format!(
+                "field `critical`: only checks can be critical, this plugin is a {}",
+                self.kind
+            ));
         }
         for (field, items) in [
             ("grants.mongo", &self.grants.mongo),
@@ -234,15 +251,26 @@ impl Manifest {
             ("grants.http", &self.grants.http),
             ("grants.store", &self.grants.store),
         ] {
-            if let Some(bad) = items.iter().find(|item| item.trim().is_empty() || item.contains(char::is_whitespace)) {
+            if let Some(bad) = items
+                .iter()
+                .find(|item| item.trim().is_empty() || item.contains(char::is_whitespace))
+            {
                 return Err(format!("field `{field}`: {bad:?} is not a valid entry"));
             }
         }
-        if let Some(bad) = self.grants.store.iter().find(|c| c.split('.').filter(|p| !p.is_empty()).count() < 2) {
+        if let Some(bad) = self
+            .grants
+            .store
+            .iter()
+            .find(|c| c.split('.').filter(|p| !p.is_empty()).count() < 2)
+        {
             return Err(format!("field `grants.store`: {bad:?} must be `database.collection`"));
         }
         if let Some(bad) = self.grants.fs.iter().find(|dir| !dir.is_absolute()) {
-            return Err(format!("field `grants.fs`: {:?} must be an absolute directory", bad.display().to_string()));
+            return Err(format!(
+                "field `grants.fs`: {:?} must be an absolute directory",
+                bad.display().to_string()
+            ));
         }
         Ok(())
     }

@@ -91,7 +91,11 @@ fn seconds<S: serde::Serializer>(duration: &Duration, serializer: S) -> Result<S
 
 impl CheckResult {
     /// Build from a plugin's answer.
-    pub fn from_outcome(outcome: Result<types::CheckReport, Fault>, started_at: SystemTime, duration: Duration) -> Self {
+    pub fn from_outcome(
+        outcome: Result<types::CheckReport, Fault>,
+        started_at: SystemTime,
+        duration: Duration,
+    ) -> Self {
         match outcome {
             Ok(report) => Self {
                 status: report.status.into(),
@@ -164,17 +168,27 @@ impl ResultsStore {
 
     /// A copy of one check's record.
     pub fn get(&self, check: &str) -> Option<CheckRecord> {
-        self.records.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(check).cloned()
+        self.records
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(check)
+            .cloned()
     }
 
     /// Copies of all records.
     pub fn snapshot(&self) -> BTreeMap<String, CheckRecord> {
-        self.records.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+        self.records
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// Forget checks that are no longer loaded.
     pub fn retain(&self, keep: impl Fn(&str) -> bool) {
-        self.records.write().unwrap_or_else(std::sync::PoisonError::into_inner).retain(|name, _| keep(name));
+        self.records
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .retain(|name, _| keep(name));
     }
 }
 

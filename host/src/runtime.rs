@@ -26,7 +26,7 @@ use wasmtime::{Config, Engine};
 
 pub use cache::{ArtifactCache, CacheOutcome};
 pub use fault::Fault;
-pub use plugin::{Plugin, PluginSource, Origin};
+pub use plugin::{Origin, Plugin, PluginSource};
 pub use state::{HostState, PluginContext};
 
 use crate::capabilities::Services;
@@ -131,7 +131,15 @@ impl Runtime {
             None => None,
         };
         let ticker = EpochTicker::start(engine.clone());
-        Ok(Self { inner: Arc::new(Inner { engine, linker, cache, services, _ticker: ticker }) })
+        Ok(Self {
+            inner: Arc::new(Inner {
+                engine,
+                linker,
+                cache,
+                services,
+                _ticker: ticker,
+            }),
+        })
     }
 
     /// The wasmtime engine.
@@ -153,7 +161,10 @@ impl Runtime {
     /// first call. Compilation runs on a blocking thread.
     pub async fn prepare(&self, source: PluginSource) -> Result<Plugin, LoadError> {
         let source_name = source.origin.to_string();
-        let invalid = |reason: String| LoadError::Invalid { source_name: source_name.clone(), reason };
+        let invalid = |reason: String| LoadError::Invalid {
+            source_name: source_name.clone(),
+            reason,
+        };
 
         let stamped = version::stamped_api_version(&source.wasm).map_err(|err| invalid(err.to_string()))?;
         if let Some(found) = &stamped {
@@ -187,9 +198,18 @@ impl Runtime {
             .linker
             .instantiate_pre(&component)
             .map_err(|err| invalid(format!("cannot link: {err:#}")))?;
-        let plugin = Plugin::new(Arc::clone(&self.inner), source, instance_pre, api_version, cache_outcome)
-            .map_err(|err| invalid(format!("cannot link: {err:#}")))?;
-        plugin.probe().await.map_err(|fault| LoadError::Probe { source_name, fault })?;
+        let plugin = Plugin::new(
+            Arc::clone(&self.inner),
+            source,
+            instance_pre,
+            api_version,
+            cache_outcome,
+        )
+        .map_err(|err| invalid(format!("cannot link: {err:#}")))?;
+        plugin
+            .probe()
+            .await
+            .map_err(|fault| LoadError::Probe { source_name, fault })?;
         Ok(plugin)
     }
 
@@ -218,7 +238,11 @@ struct ExportedWorld {
 
 impl ExportedWorld {
     fn describe(&self) -> String {
-        let names = if self.names.is_empty() { "nothing".to_owned() } else { self.names.join(", ") };
+        let names = if self.names.is_empty() {
+            "nothing".to_owned()
+        } else {
+            self.names.join(", ")
+        };
         match self.kind {
             Some(kind) => format!("the {kind} world ({names})"),
             None => format!("no plugin world (exports: {names})"),
@@ -227,7 +251,11 @@ impl ExportedWorld {
 }
 
 fn exported_world(engine: &Engine, component: &Component) -> ExportedWorld {
-    let names: Vec<String> = component.component_type().exports(engine).map(|(name, _)| name.to_owned()).collect();
+    let names: Vec<String> = component
+        .component_type()
+        .exports(engine)
+        .map(|(name, _)| name.to_owned())
+        .collect();
     let has = |name: &str| names.iter().any(|n| n == name);
     let kind = if has("run") && has("describe") {
         Some(PluginKind::Check)
@@ -278,5 +306,9 @@ impl Drop for EpochTicker {
 
 /// Build a source from a manifest and component bytes (bundled plugins, tests).
 pub fn source(manifest: Manifest, origin: Origin, wasm: impl Into<Arc<[u8]>>) -> PluginSource {
-    PluginSource { manifest, origin, wasm: wasm.into() }
+    PluginSource {
+        manifest,
+        origin,
+        wasm: wasm.into(),
+    }
 }

@@ -41,12 +41,12 @@ pub mod bindings;
 mod report;
 mod settings;
 
+pub use bindings::host::vigil::plugin::capability_types::CapabilityError;
 pub use bindings::host::vigil::plugin::types::{
-    CheckReport, Description, DispatchRequest, Finding, IndexKey, IndexKeyKind, IndexOptions,
-    IndexSpec, Label, Observation, ScrubRule, Severity, Status,
+    CheckReport, Description, DispatchRequest, Finding, IndexKey, IndexKeyKind, IndexOptions, IndexSpec, Label,
+    Observation, ScrubRule, Severity, Status,
 };
 pub use bindings::host::vigil::plugin::{clock, config, docker, exec, fs, http, mongo, redis, store};
-pub use bindings::host::vigil::plugin::capability_types::CapabilityError;
 pub use settings::Config;
 
 /// Write log records through the host (scrubbed, tagged with the plugin).

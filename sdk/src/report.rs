@@ -1,14 +1,17 @@
 //! Builders for the records plugins return.
 
 use crate::{
-    CheckReport, Description, DispatchRequest, Finding, IndexKey, IndexKeyKind, IndexOptions,
-    IndexSpec, Label, Observation, ScrubRule, Severity, Status,
+    CheckReport, Description, DispatchRequest, Finding, IndexKey, IndexKeyKind, IndexOptions, IndexSpec, Label,
+    Observation, ScrubRule, Severity, Status,
 };
 
 impl Description {
     /// A description: the subsystem watched and a one-sentence summary.
     pub fn new(subsystem: impl Into<String>, summary: impl Into<String>) -> Self {
-        Self { subsystem: subsystem.into(), summary: summary.into() }
+        Self {
+            subsystem: subsystem.into(),
+            summary: summary.into(),
+        }
     }
 }
 
@@ -80,7 +83,10 @@ impl CheckReport {
             unit: unit.into(),
             labels: labels
                 .iter()
-                .map(|(name, value)| Label { name: (*name).to_owned(), value: (*value).to_owned() })
+                .map(|(name, value)| Label {
+                    name: (*name).to_owned(),
+                    value: (*value).to_owned(),
+                })
                 .collect(),
         });
         self
@@ -150,7 +156,10 @@ impl IndexSpec {
             name: name.into(),
             keys: fields
                 .iter()
-                .map(|field| IndexKey { field: (*field).to_owned(), kind: IndexKeyKind::Ascending })
+                .map(|field| IndexKey {
+                    field: (*field).to_owned(),
+                    kind: IndexKeyKind::Ascending,
+                })
                 .collect(),
             options: IndexOptions {
                 unique: false,

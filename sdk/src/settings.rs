@@ -78,17 +78,14 @@ impl Config {
     pub fn parse_key<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, String> {
         self.table
             .get(key)
-            .map(|value| {
-                serde_json::from_value(value.clone()).map_err(|err| format!("config.{key}: {err}"))
-            })
+            .map(|value| serde_json::from_value(value.clone()).map_err(|err| format!("config.{key}: {err}")))
             .transpose()
     }
 
     /// Deserialize the whole table into `T` (use `#[serde(deny_unknown_fields)]`
     /// on `T` to reject typos).
     pub fn parse<T: DeserializeOwned>(&self) -> Result<T, String> {
-        serde_json::from_value(Value::Object(self.table.clone()))
-            .map_err(|err| format!("config: {err}"))
+        serde_json::from_value(Value::Object(self.table.clone())).map_err(|err| format!("config: {err}"))
     }
 }
 
@@ -99,8 +96,7 @@ mod tests {
     #[test]
     fn reads_typed_values_and_defaults() {
         let config =
-            Config::from_json(r#"{"mode":"redis","n":3,"ratio":0.5,"on":true,"tools":["a","b"]}"#)
-                .expect("valid");
+            Config::from_json(r#"{"mode":"redis","n":3,"ratio":0.5,"on":true,"tools":["a","b"]}"#).expect("valid");
         assert_eq!(config.str("mode"), Some("redis"));
         assert_eq!(config.str_or("missing", "x"), "x");
         assert_eq!(config.u64_or("n", 9), 3);

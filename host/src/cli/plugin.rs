@@ -71,7 +71,11 @@ async fn test(args: TestArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("--config {pair:?}: expected KEY=VALUE"))?;
         source.manifest.config.insert(key.trim().to_owned(), parse_value(value));
     }
-    let cache_dir = if args.no_cache { None } else { crate::config::DaemonConfig::default().effective_cache_dir() };
+    let cache_dir = if args.no_cache {
+        None
+    } else {
+        crate::config::DaemonConfig::default().effective_cache_dir()
+    };
     let runtime = Runtime::new(RuntimeOptions { cache_dir }, Arc::new(Services::new()))?;
     let plugin = runtime.prepare(source).await?;
 
@@ -85,9 +89,10 @@ async fn test(args: TestArgs) -> anyhow::Result<ExitCode> {
             (json!({ "description": plugin.description(), "result": result }), fault)
         }
         PluginKind::Scrubber => split(plugin.rules().await, |rules| json!({ "rules": rules })),
-        PluginKind::Watchdog => split(plugin.evaluate().await, |findings| {
-            json!({ "description": plugin.description(), "findings": findings })
-        }),
+        PluginKind::Watchdog => split(
+            plugin.evaluate().await,
+            |findings| json!({ "description": plugin.description(), "findings": findings }),
+        ),
         PluginKind::IndexProfile => split(plugin.indexes().await, |indexes| json!({ "indexes": indexes })),
     };
     let mut body = json!({
@@ -103,10 +108,17 @@ async fn test(args: TestArgs) -> anyhow::Result<ExitCode> {
         }
     }
     print_json(&body)?;
-    Ok(if fault.is_none() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if fault.is_none() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
-fn split<T>(outcome: Result<T, Fault>, render: impl FnOnce(T) -> serde_json::Value) -> (serde_json::Value, Option<Fault>) {
+fn split<T>(
+    outcome: Result<T, Fault>,
+    render: impl FnOnce(T) -> serde_json::Value,
+) -> (serde_json::Value, Option<Fault>) {
     match outcome {
         Ok(value) => (render(value), None),
         Err(fault) => (json!({}), Some(fault)),
@@ -165,13 +177,23 @@ async fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
         OutputFormat::Json => print_json(&json!({ "plugins": listed, "failed_plugins": set.failed }))?,
         OutputFormat::Text => print_list(&listed, &set.failed),
     }
-    Ok(if set.failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if set.failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn print_list(listed: &[Listed<'_>], failed: &[FailedPlugin]) {
     println!("{:<24} {:<14} {:<10} ORIGIN", "NAME", "KIND", "VERSION");
     for plugin in listed {
-        println!("{:<24} {:<14} {:<10} {}", plugin.name, plugin.kind.as_str(), plugin.version, plugin.origin);
+        println!(
+            "{:<24} {:<14} {:<10} {}",
+            plugin.name,
+            plugin.kind.as_str(),
+            plugin.version,
+            plugin.origin
+        );
     }
     for failure in failed {
         println!("FAILED {}: {}", failure.origin, one_line(&failure.error));

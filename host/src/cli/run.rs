@@ -45,7 +45,12 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
 
     let shutdown = CancellationToken::new();
     let plugins = daemon.plugins.load().plugins.clone();
-    let mut tasks = scheduler::spawn(&plugins, daemon.results.clone(), daemon.heartbeat.clone(), shutdown.clone());
+    let mut tasks = scheduler::spawn(
+        &plugins,
+        daemon.results.clone(),
+        daemon.heartbeat.clone(),
+        shutdown.clone(),
+    );
 
     let signal = shutdown.clone();
     tokio::spawn(async move {

@@ -188,7 +188,12 @@ impl Plugin {
             .await?
             .map_err(Fault::PluginError)?;
         self.validated(report, |r| {
-            for (what, text) in [("mode", &r.mode), ("optimal mode", &r.optimal_mode), ("impact", &r.impact), ("detail", &r.detail)] {
+            for (what, text) in [
+                ("mode", &r.mode),
+                ("optimal mode", &r.optimal_mode),
+                ("impact", &r.impact),
+                ("detail", &r.detail),
+            ] {
                 check_text(what, text)?;
             }
             check_items("observation list", r.observations.len())
@@ -336,14 +341,24 @@ impl Plugin {
 
 fn check_text(what: &'static str, text: &str) -> Result<(), Fault> {
     if text.len() > MAX_TEXT_BYTES {
-        return Err(Fault::Oversized { what, size: text.len(), limit: MAX_TEXT_BYTES, unit: "bytes" });
+        return Err(Fault::Oversized {
+            what,
+            size: text.len(),
+            limit: MAX_TEXT_BYTES,
+            unit: "bytes",
+        });
     }
     Ok(())
 }
 
 fn check_items(what: &'static str, count: usize) -> Result<(), Fault> {
     if count > MAX_ITEMS {
-        return Err(Fault::Oversized { what, size: count, limit: MAX_ITEMS, unit: "items" });
+        return Err(Fault::Oversized {
+            what,
+            size: count,
+            limit: MAX_ITEMS,
+            unit: "items",
+        });
     }
     Ok(())
 }
