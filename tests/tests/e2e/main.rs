@@ -1,6 +1,7 @@
 //! End-to-end tests: one binary, one module per area (keeps link time down).
 
 mod cache;
+mod examples;
 mod faults;
 mod golden;
 mod grants;

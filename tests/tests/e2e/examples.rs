@@ -1,0 +1,73 @@
+//! The shipped examples work as documented: the annotated config parses and
+//! the copy-me plugin builds on its own, outside any workspace, and runs.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use vigil_host::config::DaemonConfig;
+use vigil_host::loader;
+use vigil_host::results::{ResultsStore, Status};
+use vigil_tests::{runtime, shared_cache_dir};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("repo root").to_path_buf()
+}
+
+#[test]
+fn annotated_config_is_valid() {
+    let config = DaemonConfig::load(&repo().join("examples/vigil.toml")).expect("examples/vigil.toml is valid");
+    assert_eq!(config.listen.to_string(), "127.0.0.1:8787");
+    assert!(config.plugins.contains_key("example"));
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read dir").filter_map(Result::ok) {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).expect("copy");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_me_plugin_builds_standalone_and_runs() {
+    let work = tempfile::tempdir().expect("temp dir");
+    let crate_dir = work.path().join("my-check");
+    copy_dir(&repo().join("examples/minimal-check"), &crate_dir);
+    let manifest = std::fs::read_to_string(crate_dir.join("Cargo.toml")).expect("read");
+    let sdk = repo().join("sdk");
+    let manifest = manifest.replace("path = \"../../sdk\"", &format!("path = {:?}", sdk.display().to_string()));
+    std::fs::write(crate_dir.join("Cargo.toml"), manifest).expect("write");
+    // Pin the same dependency versions as the bundled plugins, so the build
+    // needs no registry access.
+    std::fs::copy(repo().join("plugins/Cargo.lock"), crate_dir.join("Cargo.lock")).expect("copy lock");
+
+    let cargo = PathBuf::from(env!("CARGO"));
+    let target_dir = shared_cache_dir().parent().expect("target").join("wasm");
+    let mut command = Command::new(&cargo);
+    command
+        .current_dir(&crate_dir)
+        .args(["build", "--release", "--offline", "--target", "wasm32-wasip2", "--target-dir"])
+        .arg(&target_dir)
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_TARGET_DIR");
+    let rustc = cargo.with_file_name("rustc");
+    if rustc.is_file() {
+        command.env("RUSTC", rustc);
+    }
+    let output = command.output().expect("cargo runs");
+    assert!(output.status.success(), "copy-me plugin failed to build:\n{}", String::from_utf8_lossy(&output.stderr));
+
+    let wasm = target_dir.join("wasm32-wasip2/release/minimal_check.wasm");
+    std::fs::copy(&wasm, crate_dir.join("minimal_check.wasm")).expect("component built");
+    let source = loader::read_source(&crate_dir).map_err(|(_, e)| e.to_string()).expect("manifest and component");
+    let plugin = runtime().prepare(source).await.expect("loads");
+    assert_eq!(plugin.api_version, "0.1.0");
+    let result = vigil_host::scheduler::run_once(&plugin, &ResultsStore::new()).await;
+    assert!(matches!(result.status, Status::Ok | Status::Degraded), "{result:?}");
+    assert_eq!(result.observations[0].name, "threshold");
+    assert_eq!(result.observations[0].value, 60.0);
+}
