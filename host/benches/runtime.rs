@@ -1,0 +1,38 @@
+//! Latency of calls into a plugin: on a warm instance, and instantiate-plus-call
+//! from the `InstancePre` (what every call after a fault costs).
+
+use std::sync::Arc;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use vigil_host::bundled::BUNDLED;
+use vigil_host::capabilities::Services;
+use vigil_host::manifest::Manifest;
+use vigil_host::runtime::{self, Origin, Plugin, Runtime, RuntimeOptions};
+
+fn example_plugin(tokio: &tokio::runtime::Runtime, cache: &std::path::Path) -> Plugin {
+    let bundled = BUNDLED.iter().find(|b| b.package == "check-example").expect("bundled example");
+    let manifest = Manifest::parse(bundled.manifest, "bundled").expect("manifest");
+    let runtime = Runtime::new(RuntimeOptions { cache_dir: Some(cache.to_path_buf()) }, Arc::new(Services::new()))
+        .expect("runtime");
+    let source = runtime::source(manifest, Origin::Bundled(bundled.package.into()), bundled.component);
+    tokio.block_on(runtime.prepare(source)).expect("plugin loads")
+}
+
+fn calls(c: &mut Criterion) {
+    let tokio = tokio::runtime::Runtime::new().expect("tokio");
+    let cache = tempfile::tempdir().expect("temp dir");
+    let plugin = example_plugin(&tokio, cache.path());
+
+    c.bench_function("check call, warm instance", |b| {
+        b.to_async(&tokio).iter(|| async { plugin.run_check().await.expect("ok") })
+    });
+    c.bench_function("check call, fresh instance from InstancePre", |b| {
+        b.to_async(&tokio).iter(|| async {
+            plugin.reset().await;
+            plugin.run_check().await.expect("ok")
+        })
+    });
+}
+
+criterion_group!(benches, calls);
+criterion_main!(benches);
