@@ -9,16 +9,11 @@ use std::path::{Path, PathBuf};
 
 fn main() {
     let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"));
-    let root = manifest_dir
-        .parent()
-        .expect("host/ sits in the workspace root")
-        .to_path_buf();
+    let root = manifest_dir.parent().expect("host/ sits in the workspace root").to_path_buf();
     guest::rerun_if_guest_sources_change(&root);
 
-    let plugin_dirs: Vec<PathBuf> = guest::crate_dirs(&root.join("plugins"))
-        .into_iter()
-        .filter(|dir| dir.join("plugin.toml").is_file())
-        .collect();
+    let plugin_dirs: Vec<PathBuf> =
+        guest::crate_dirs(&root.join("plugins")).into_iter().filter(|dir| dir.join("plugin.toml").is_file()).collect();
     let packages: Vec<String> = plugin_dirs.iter().map(|dir| dir_name(dir)).collect();
     let guests = guest::build(&root.join("plugins"), &packages);
 
@@ -40,8 +35,5 @@ fn main() {
 }
 
 fn dir_name(dir: &Path) -> String {
-    dir.file_name()
-        .expect("crate dirs have names")
-        .to_string_lossy()
-        .into_owned()
+    dir.file_name().expect("crate dirs have names").to_string_lossy().into_owned()
 }

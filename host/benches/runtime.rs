@@ -1,4 +1,5 @@
-//! Latency of calls into a plugin: on a warm instance, and instantiate-plus-call
+//! Latency of calls into a plugin (the bundled cache-backend check, with no
+//! Redis configured, so the call is the plugin plus one host import): on a warm instance, and instantiate-plus-call
 //! from the `InstancePre` (what every call after a fault costs).
 
 use std::sync::Arc;
@@ -10,7 +11,7 @@ use vigil_host::manifest::Manifest;
 use vigil_host::runtime::{self, Origin, Plugin, Runtime, RuntimeOptions};
 
 fn example_plugin(tokio: &tokio::runtime::Runtime, cache: &std::path::Path) -> Plugin {
-    let bundled = BUNDLED.iter().find(|b| b.package == "check-example").expect("bundled example");
+    let bundled = BUNDLED.iter().find(|b| b.package == "check-cache-backend").expect("bundled cache-backend check");
     let manifest = Manifest::parse(bundled.manifest, "bundled").expect("manifest");
     let runtime = Runtime::new(RuntimeOptions { cache_dir: Some(cache.to_path_buf()) }, Arc::new(Services::new()))
         .expect("runtime");

@@ -57,14 +57,9 @@ pub fn build(workspace_dir: &Path, packages: &[String]) -> Vec<Guest> {
     ] {
         command.env_remove(var);
     }
-    let output = command
-        .output()
-        .unwrap_or_else(|err| panic!("cannot run cargo for the guest build: {err}"));
+    let output = command.output().unwrap_or_else(|err| panic!("cannot run cargo for the guest build: {err}"));
     if !output.status.success() {
-        panic!(
-            "building plugins for {TARGET} failed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        panic!("building plugins for {TARGET} failed:\n{}", String::from_utf8_lossy(&output.stderr));
     }
     let artifacts = target_dir.join(TARGET).join("release");
     packages

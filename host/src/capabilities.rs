@@ -7,28 +7,85 @@
 //! plugin and the target. One module per capability implements its WIT
 //! interface for [`HostState`](crate::runtime::HostState).
 
-mod backends;
 mod clock;
 mod config;
+pub mod docker;
+pub mod exec;
+mod fs;
 pub mod grants;
 mod log;
+pub mod mongo;
+mod pending;
+pub mod redis;
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 pub use grants::Refusal;
 
+use self::docker::DockerBackend;
+use self::mongo::{MongoBackend, MongoEndpoint};
+use self::redis::RedisBackend;
+use crate::config::Endpoints;
 use crate::runtime::bindings::CapabilityError;
 
 /// Backends shared by every plugin's store, and capability counters.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Services {
     refused: AtomicU64,
+    /// Redis, when `endpoints.redis_url` is set.
+    pub redis: Option<Arc<RedisBackend>>,
+    /// MongoDB primary and fallback.
+    pub mongo: Arc<MongoBackend>,
+    /// The Docker engine (always configured: `DOCKER_HOST` or the local socket).
+    pub docker: Arc<DockerBackend>,
+}
+
+impl Default for Services {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Services {
-    /// Services with no backends configured.
+    /// Services with no Redis or MongoDB, and the default Docker engine address.
     pub fn new() -> Self {
-        Self::default()
+        Self {
+            refused: AtomicU64::new(0),
+            redis: None,
+            mongo: Arc::new(MongoBackend::default()),
+            docker: Arc::new(DockerBackend::new(None, Endpoints::default().call_timeout)),
+        }
+    }
+
+    /// Connect (lazily) to the configured endpoints. Errors name the field,
+    /// never the secret value. Must run inside a tokio runtime.
+    pub async fn connect(endpoints: &Endpoints) -> Result<Self, String> {
+        let timeout = endpoints.call_timeout;
+        let redis = match &endpoints.redis_url {
+            Some(url) => {
+                let url = url.resolve("endpoints.redis_url")?;
+                Some(Arc::new(
+                    RedisBackend::new(&url, timeout).map_err(|e| format!("field `endpoints.redis_url`: {e}"))?,
+                ))
+            }
+            None => None,
+        };
+        let mut mongo = MongoBackend::default();
+        if let Some(uri) = &endpoints.mongodb_uri {
+            let field = "endpoints.mongodb_uri";
+            mongo.primary = Some(MongoEndpoint::new(&uri.resolve(field)?, timeout, field).await?);
+        }
+        if let Some(uri) = &endpoints.mongodb_fallback_uri {
+            let field = "endpoints.mongodb_fallback_uri";
+            mongo.fallback = Some(MongoEndpoint::new(&uri.resolve(field)?, timeout, field).await?);
+        }
+        Ok(Self {
+            refused: AtomicU64::new(0),
+            redis,
+            mongo: Arc::new(mongo),
+            docker: Arc::new(DockerBackend::new(endpoints.docker_host.as_deref(), timeout)),
+        })
     }
 
     /// Record and report a refused call.

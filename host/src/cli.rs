@@ -1,8 +1,10 @@
 //! The `vigil` command line.
 
 mod check;
+mod config_check;
 mod plugin;
 mod run;
+mod scf;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -36,6 +38,12 @@ enum Command {
     /// Work with single plugins.
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
+    /// Secure Controls Framework workbooks.
+    #[command(subcommand)]
+    Scf(scf::ScfCommand),
+    /// Configuration files.
+    #[command(subcommand)]
+    Config(config_check::ConfigCommand),
 }
 
 /// Options shared by the commands that load the configured plugin set.
@@ -112,6 +120,8 @@ impl Cli {
             Command::Run(args) => run::execute(args).await,
             Command::Check(args) => check::execute(args).await,
             Command::Plugin(command) => plugin::execute(command).await,
+            Command::Scf(command) => scf::execute(command).await,
+            Command::Config(command) => config_check::execute(command).await,
         }
     }
 }

@@ -1,6 +1,12 @@
 //! `vigil.toml`: the daemon's configuration. Every table denies unknown
 //! fields, and every field has a default, so an empty file is valid.
 
+mod endpoints;
+mod secret;
+
+pub use endpoints::Endpoints;
+pub use secret::Secret;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -14,7 +20,7 @@ use crate::manifest::Manifest;
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
 
 /// The daemon's configuration.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DaemonConfig {
     /// Address of the HTTP server (health routes, metrics).
@@ -37,15 +43,24 @@ pub struct DaemonConfig {
     /// Logging.
     #[serde(default)]
     pub log: LogConfig,
+    /// The platform's services.
+    #[serde(default)]
+    pub endpoints: Endpoints,
+    /// Whether a critical check in a degraded (fallback) mode still counts as
+    /// ready. `false` makes readiness demand the optimal mode.
+    #[serde(default = "default_true")]
+    pub ready_on_degraded: bool,
+    /// Checks `/health/ready` depends on. When set, exactly these are
+    /// critical; otherwise each manifest's `critical` (or its override) decides.
+    #[serde(default)]
+    pub critical_checks: Option<Vec<String>>,
     /// Per-plugin overrides, keyed by plugin name.
     #[serde(default)]
     pub plugins: BTreeMap<String, PluginOverride>,
 }
 
 fn default_listen() -> SocketAddr {
-    DEFAULT_LISTEN
-        .parse()
-        .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8787)))
+    DEFAULT_LISTEN.parse().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8787)))
 }
 
 fn default_true() -> bool {
@@ -61,13 +76,16 @@ impl Default for DaemonConfig {
             cache_dir: None,
             disable_cache: false,
             log: LogConfig::default(),
+            endpoints: Endpoints::default(),
+            ready_on_degraded: true,
+            critical_checks: None,
             plugins: BTreeMap::new(),
         }
     }
 }
 
 /// Log output settings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LogConfig {
     /// `json` (one object per line, for Promtail) or `text` (for humans).
@@ -84,10 +102,7 @@ fn default_level() -> String {
 
 impl Default for LogConfig {
     fn default() -> Self {
-        Self {
-            format: LogFormat::default(),
-            level: default_level(),
-        }
+        Self { format: LogFormat::default(), level: default_level() }
     }
 }
 
@@ -103,7 +118,7 @@ pub enum LogFormat {
 }
 
 /// Settings that replace a plugin manifest's own, by plugin name.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PluginOverride {
     /// Load the plugin at all.
@@ -118,9 +133,29 @@ pub struct PluginOverride {
     /// Replaces `critical`.
     #[serde(default)]
     pub critical: Option<bool>,
+    /// Replaces `rise`.
+    #[serde(default)]
+    pub rise: Option<u32>,
+    /// Replaces `fall`.
+    #[serde(default)]
+    pub fall: Option<u32>,
     /// Keys merged over the manifest's `[config]` table.
     #[serde(default)]
     pub config: toml::Table,
+}
+
+impl Default for PluginOverride {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            interval: None,
+            timeout: None,
+            critical: None,
+            rise: None,
+            fall: None,
+            config: toml::Table::new(),
+        }
+    }
 }
 
 impl PluginOverride {
@@ -134,6 +169,12 @@ impl PluginOverride {
         }
         if let Some(critical) = self.critical {
             manifest.critical = critical;
+        }
+        if let Some(rise) = self.rise {
+            manifest.rise = rise;
+        }
+        if let Some(fall) = self.fall {
+            manifest.fall = fall;
         }
         for (key, value) in &self.config {
             manifest.config.insert(key.clone(), value.clone());
@@ -154,10 +195,7 @@ pub struct ConfigError {
 impl DaemonConfig {
     /// Parse configuration text; `path` names it in errors.
     pub fn parse(text: &str, path: &str) -> Result<Self, ConfigError> {
-        let fail = |problem: String| ConfigError {
-            path: path.to_owned(),
-            problem,
-        };
+        let fail = |problem: String| ConfigError { path: path.to_owned(), problem };
         let config: Self = toml::from_str(text).map_err(|err| fail(err.to_string().trim_end().to_owned()))?;
         config.validate().map_err(fail)?;
         Ok(config)
@@ -166,10 +204,8 @@ impl DaemonConfig {
     /// Read and parse a file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let name = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|err| ConfigError {
-            path: name.clone(),
-            problem: format!("cannot read: {err}"),
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|err| ConfigError { path: name.clone(), problem: format!("cannot read: {err}") })?;
         Self::parse(&text, &name)
     }
 
@@ -180,10 +216,7 @@ impl DaemonConfig {
             if over.timeout.is_some_and(|t| t < Duration::from_millis(10) || t > Duration::from_secs(300)) {
                 return Err(format!("field `plugins.{name}.timeout`: out of range (10ms to 5m)"));
             }
-            if over
-                .interval
-                .is_some_and(|interval| interval < Duration::from_millis(100))
-            {
+            if over.interval.is_some_and(|interval| interval < Duration::from_millis(100)) {
                 return Err(format!("field `plugins.{name}.interval`: too short (at least 100ms)"));
             }
         }
@@ -220,9 +253,7 @@ mod tests {
 
     #[test]
     fn unknown_field_is_named() {
-        let err = DaemonConfig::parse("lisen = \"127.0.0.1:1\"", "vigil.toml")
-            .unwrap_err()
-            .to_string();
+        let err = DaemonConfig::parse("lisen = \"127.0.0.1:1\"", "vigil.toml").unwrap_err().to_string();
         assert!(err.starts_with("vigil.toml:"), "{err}");
         assert!(err.contains("unknown field `lisen`"), "{err}");
     }
@@ -247,9 +278,7 @@ mod tests {
 
     #[test]
     fn bad_log_level_is_named() {
-        let err = DaemonConfig::parse("[log]\nlevel = \"info,,=[\"", "vigil.toml")
-            .unwrap_err()
-            .to_string();
+        let err = DaemonConfig::parse("[log]\nlevel = \"info,,=[\"", "vigil.toml").unwrap_err().to_string();
         assert!(err.contains("log.level"), "{err}");
     }
 }

@@ -27,11 +27,7 @@ pub struct FailedPlugin {
 
 impl From<&LoadFailure> for FailedPlugin {
     fn from(failure: &LoadFailure) -> Self {
-        Self {
-            name: failure.name.clone(),
-            origin: failure.origin.clone(),
-            error: failure.error.to_string(),
-        }
+        Self { name: failure.name.clone(), origin: failure.origin.clone(), error: failure.error.to_string() }
     }
 }
 
@@ -46,10 +42,7 @@ pub struct PluginSet {
 
 impl From<LoadReport> for PluginSet {
     fn from(report: LoadReport) -> Self {
-        Self {
-            failed: report.failures.iter().map(FailedPlugin::from).collect(),
-            plugins: report.plugins,
-        }
+        Self { failed: report.failures.iter().map(FailedPlugin::from).collect(), plugins: report.plugins }
     }
 }
 
@@ -72,18 +65,10 @@ pub struct Daemon {
 impl Daemon {
     /// Build the sandbox and load every plugin the configuration names.
     pub async fn start(config: DaemonConfig) -> anyhow::Result<Arc<Self>> {
-        let services = Arc::new(Services::new());
-        let runtime = Runtime::new(
-            RuntimeOptions {
-                cache_dir: config.effective_cache_dir(),
-            },
-            services,
-        )?;
-        let sources = PluginSources {
-            bundled: config.bundled_plugins,
-            dirs: config.plugin_dirs.clone(),
-        };
-        let report = loader::load_all(&runtime, &sources, &config.plugins).await;
+        let services = Arc::new(Services::connect(&config.endpoints).await.map_err(anyhow::Error::msg)?);
+        let runtime = Runtime::new(RuntimeOptions { cache_dir: config.effective_cache_dir() }, services)?;
+        let sources = PluginSources { bundled: config.bundled_plugins, dirs: config.plugin_dirs.clone() };
+        let report = loader::load_all(&runtime, &sources, &config).await;
         Ok(Arc::new(Self {
             config,
             runtime,

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::bundled::BUNDLED;
-use crate::config::PluginOverride;
-use crate::manifest::{MANIFEST_FILE, Manifest};
+use crate::config::DaemonConfig;
+use crate::manifest::{MANIFEST_FILE, Manifest, ManifestError, PluginKind};
 use crate::runtime::{LoadError, Origin, Plugin, PluginSource, Runtime};
 
 /// A plugin that could not be loaded.
@@ -51,18 +51,10 @@ pub fn discover(sources: &PluginSources) -> (Vec<PluginSource>, Vec<LoadFailure>
             let origin = Origin::Bundled(bundled.package.to_owned());
             match Manifest::parse(bundled.manifest, &origin.to_string()) {
                 Ok(manifest) => {
-                    let source = PluginSource {
-                        manifest,
-                        origin,
-                        wasm: Arc::from(bundled.component),
-                    };
+                    let source = PluginSource { manifest, origin, wasm: Arc::from(bundled.component) };
                     found.insert(source.manifest.name.clone(), source);
                 }
-                Err(err) => failures.push(LoadFailure {
-                    name: None,
-                    origin: origin.to_string(),
-                    error: err.into(),
-                }),
+                Err(err) => failures.push(LoadFailure { name: None, origin: origin.to_string(), error: err.into() }),
             }
         }
     }
@@ -91,21 +83,35 @@ pub fn discover(sources: &PluginSources) -> (Vec<PluginSource>, Vec<LoadFailure>
     (found.into_values().collect(), failures)
 }
 
-/// Apply `vigil.toml` overrides; drop disabled plugins.
-pub fn apply_overrides(sources: Vec<PluginSource>, overrides: &BTreeMap<String, PluginOverride>) -> Vec<PluginSource> {
-    sources
-        .into_iter()
-        .filter_map(|mut source| {
-            if let Some(over) = overrides.get(&source.manifest.name) {
-                if !over.enabled {
-                    tracing::info!(plugin = %source.manifest.name, "plugin disabled in configuration");
-                    return None;
-                }
-                over.apply(&mut source.manifest);
+/// Apply `vigil.toml`: per-plugin overrides, the critical-check list and
+/// `${endpoint}` placeholders. Disabled plugins are dropped; a plugin whose
+/// placeholders do not resolve fails on its own.
+pub fn apply_config(sources: Vec<PluginSource>, config: &DaemonConfig) -> (Vec<PluginSource>, Vec<LoadFailure>) {
+    let variables = config.endpoints.variables();
+    let mut ready = Vec::new();
+    let mut failures = Vec::new();
+    for mut source in sources {
+        let manifest = &mut source.manifest;
+        if let Some(over) = config.plugins.get(&manifest.name) {
+            if !over.enabled {
+                tracing::info!(plugin = %manifest.name, "plugin disabled in configuration");
+                continue;
             }
-            Some(source)
-        })
-        .collect()
+            over.apply(manifest);
+        }
+        if let Some(critical) = &config.critical_checks {
+            manifest.critical = manifest.kind == PluginKind::Check && critical.contains(&manifest.name);
+        }
+        match manifest.substitute(&variables) {
+            Ok(()) => ready.push(source),
+            Err(problem) => {
+                let origin = source.origin.to_string();
+                let error = ManifestError { source_name: origin.clone(), problem };
+                failures.push(LoadFailure { name: Some(source.manifest.name.clone()), origin, error: error.into() });
+            }
+        }
+    }
+    (ready, failures)
 }
 
 /// Compile and probe every source concurrently.
@@ -116,11 +122,7 @@ pub async fn load(runtime: &Runtime, sources: Vec<PluginSource>) -> LoadReport {
         tasks.spawn(async move {
             let name = source.manifest.name.clone();
             let origin = source.origin.to_string();
-            runtime.prepare(source).await.map_err(|error| LoadFailure {
-                name: Some(name),
-                origin,
-                error,
-            })
+            runtime.prepare(source).await.map_err(|error| LoadFailure { name: Some(name), origin, error })
         });
     }
     let mut report = LoadReport::default();
@@ -135,14 +137,12 @@ pub async fn load(runtime: &Runtime, sources: Vec<PluginSource>) -> LoadReport {
     report
 }
 
-/// Discover, override and load in one go, logging each failure.
-pub async fn load_all(
-    runtime: &Runtime,
-    sources: &PluginSources,
-    overrides: &BTreeMap<String, PluginOverride>,
-) -> LoadReport {
+/// Discover, configure and load in one go, logging each failure.
+pub async fn load_all(runtime: &Runtime, sources: &PluginSources, config: &DaemonConfig) -> LoadReport {
     let (found, mut failures) = discover(sources);
-    let mut report = load(runtime, apply_overrides(found, overrides)).await;
+    let (configured, mut invalid) = apply_config(found, config);
+    failures.append(&mut invalid);
+    let mut report = load(runtime, configured).await;
     failures.append(&mut report.failures);
     report.failures = failures;
     for failure in &report.failures {
@@ -181,11 +181,7 @@ fn plugin_dirs(dir: &Path, failures: &mut Vec<LoadFailure>) -> Vec<PathBuf> {
             failures.push(LoadFailure {
                 name: None,
                 origin: dir.display().to_string(),
-                error: LoadError::Read {
-                    source_name: dir.display().to_string(),
-                    path: dir.to_path_buf(),
-                    error,
-                },
+                error: LoadError::Read { source_name: dir.display().to_string(), path: dir.to_path_buf(), error },
             });
             Vec::new()
         }
@@ -198,21 +194,10 @@ pub fn read_source(dir: &Path) -> Result<PluginSource, (Option<String>, LoadErro
     let path = dir.join(&manifest.component);
     let origin = Origin::Directory(dir.to_path_buf());
     match std::fs::read(&path) {
-        Ok(bytes) => Ok(PluginSource {
-            manifest,
-            origin,
-            wasm: Arc::from(bytes),
-        }),
+        Ok(bytes) => Ok(PluginSource { manifest, origin, wasm: Arc::from(bytes) }),
         Err(error) => {
             let name = Some(manifest.name.clone());
-            Err((
-                name,
-                LoadError::Read {
-                    source_name: origin.to_string(),
-                    path,
-                    error,
-                },
-            ))
+            Err((name, LoadError::Read { source_name: origin.to_string(), path, error }))
         }
     }
 }

@@ -4,6 +4,7 @@
 //! and the field, because a typo in a grant must not silently widen or narrow
 //! what a plugin can do.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Component as PathComponent, Path, PathBuf};
 use std::time::Duration;
@@ -73,6 +74,14 @@ pub struct Manifest {
     /// For checks: whether `/health/ready` depends on this check.
     #[serde(default)]
     pub critical: bool,
+    /// For checks: consecutive passing runs needed before a failing check
+    /// counts as passing again.
+    #[serde(default = "one")]
+    pub rise: u32,
+    /// For checks: consecutive failing runs needed before a passing check
+    /// counts as failing (so one blip does not flip readiness).
+    #[serde(default = "one")]
+    pub fall: u32,
     /// Resource limits of the plugin's sandbox.
     #[serde(default)]
     pub limits: Limits,
@@ -82,6 +91,10 @@ pub struct Manifest {
     /// Free-form settings passed to the plugin as JSON.
     #[serde(default)]
     pub config: toml::Table,
+}
+
+fn one() -> u32 {
+    1
 }
 
 fn default_interval() -> Duration {
@@ -170,10 +183,7 @@ pub struct ManifestError {
 impl Manifest {
     /// Parse and validate manifest text. `source_name` is used in errors.
     pub fn parse(text: &str, source_name: &str) -> Result<Self, ManifestError> {
-        let fail = |problem: String| ManifestError {
-            source_name: source_name.to_owned(),
-            problem,
-        };
+        let fail = |problem: String| ManifestError { source_name: source_name.to_owned(), problem };
         let manifest: Manifest = toml::from_str(text).map_err(|err| fail(err.to_string().trim_end().to_owned()))?;
         manifest.validate().map_err(fail)?;
         Ok(manifest)
@@ -193,10 +203,7 @@ impl Manifest {
     fn validate(&self) -> Result<(), String> {
         let name_ok = !self.name.is_empty()
             && self.name.len() <= 64
-            && self
-                .name
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && self.name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
             && !self.name.starts_with('-');
         if !name_ok {
             return Err(format!(
@@ -208,10 +215,7 @@ impl Manifest {
             return Err("field `version`: must not be empty".to_owned());
         }
         let relative_inside = !self.component.as_os_str().is_empty()
-            && self
-                .component
-                .components()
-                .all(|part| matches!(part, PathComponent::Normal(_)));
+            && self.component.components().all(|part| matches!(part, PathComponent::Normal(_)));
         if !relative_inside {
             return Err(format!(
                 "field `component`: {:?} must be a relative path inside the plugin directory",
@@ -231,19 +235,16 @@ impl Manifest {
             ));
         }
         if !(1..=4096).contains(&self.limits.memory_mib) {
-            return Err(format!(
-                "field `limits.memory_mib`: {} is out of range (1 to 4096)",
-                self.limits.memory_mib
-            ));
+            return Err(format!("field `limits.memory_mib`: {} is out of range (1 to 4096)", self.limits.memory_mib));
         }
         if self.limits.instances == 0 || self.limits.table_elements == 0 {
             return Err("field `limits`: `instances` and `table_elements` must be at least 1".to_owned());
         }
+        if self.rise == 0 || self.fall == 0 {
+            return Err("field `rise`/`fall`: must be at least 1".to_owned());
+        }
         if self.critical && self.kind != PluginKind::Check {
-            return Err(format!(
-                "field `critical`: only checks can be critical, this plugin is a {}",
-                self.kind
-            ));
+            return Err(format!("field `critical`: only checks can be critical, this plugin is a {}", self.kind));
         }
         for (field, items) in [
             ("grants.mongo", &self.grants.mongo),
@@ -251,27 +252,68 @@ impl Manifest {
             ("grants.http", &self.grants.http),
             ("grants.store", &self.grants.store),
         ] {
-            if let Some(bad) = items
-                .iter()
-                .find(|item| item.trim().is_empty() || item.contains(char::is_whitespace))
-            {
+            if let Some(bad) = items.iter().find(|item| item.trim().is_empty() || item.contains(char::is_whitespace)) {
                 return Err(format!("field `{field}`: {bad:?} is not a valid entry"));
             }
         }
-        if let Some(bad) = self
-            .grants
-            .store
-            .iter()
-            .find(|c| c.split('.').filter(|p| !p.is_empty()).count() < 2)
-        {
+        if let Some(bad) = self.grants.store.iter().find(|c| c.split('.').filter(|p| !p.is_empty()).count() < 2) {
             return Err(format!("field `grants.store`: {bad:?} must be `database.collection`"));
         }
-        if let Some(bad) = self.grants.fs.iter().find(|dir| !dir.is_absolute()) {
-            return Err(format!(
-                "field `grants.fs`: {:?} must be an absolute directory",
-                bad.display().to_string()
-            ));
+        if let Some(bad) =
+            self.grants.fs.iter().find(|dir| !dir.is_absolute() && !is_placeholder(&dir.to_string_lossy()))
+        {
+            return Err(format!("field `grants.fs`: {:?} must be an absolute directory", bad.display().to_string()));
         }
+        Ok(())
+    }
+
+    /// Replace `${name}` placeholders in `[config]` strings and `[grants]`
+    /// entries with `vars` (from `[endpoints]` in `vigil.toml`). A grant
+    /// entry that resolves to nothing is dropped.
+    pub fn substitute(&mut self, vars: &BTreeMap<&'static str, String>) -> Result<(), String> {
+        fn expand(text: &str, vars: &BTreeMap<&'static str, String>, field: &str) -> Result<String, String> {
+            let mut out = String::new();
+            let mut rest = text;
+            while let Some(start) = rest.find("${") {
+                out.push_str(&rest[..start]);
+                let after = &rest[start + 2..];
+                let end = after.find('}').ok_or_else(|| format!("field `{field}`: unclosed `${{` in {text:?}"))?;
+                let name = &after[..end];
+                let value = vars.get(name).ok_or_else(|| {
+                    let known: Vec<&str> = vars.keys().copied().collect();
+                    format!("field `{field}`: unknown variable ${{{name}}} (known: {})", known.join(", "))
+                })?;
+                out.push_str(value);
+                rest = &after[end + 1..];
+            }
+            out.push_str(rest);
+            Ok(out)
+        }
+        for (key, value) in self.config.iter_mut() {
+            if let toml::Value::String(text) = value {
+                *text = expand(text, vars, &format!("config.{key}"))?;
+            }
+        }
+        let grants = &mut self.grants;
+        for (field, list) in [("grants.exec", &mut grants.exec), ("grants.http", &mut grants.http)] {
+            for item in list.iter_mut() {
+                *item = expand(item, vars, field)?;
+            }
+            list.retain(|item| !item.is_empty());
+        }
+        let mut fs = Vec::new();
+        for dir in &grants.fs {
+            let expanded = expand(&dir.to_string_lossy(), vars, "grants.fs")?;
+            if expanded.is_empty() {
+                continue;
+            }
+            let path = PathBuf::from(&expanded);
+            if !path.is_absolute() {
+                return Err(format!("field `grants.fs`: {expanded:?} must be an absolute path"));
+            }
+            fs.push(path);
+        }
+        grants.fs = fs;
         Ok(())
     }
 
@@ -281,9 +323,34 @@ impl Manifest {
     }
 }
 
+fn is_placeholder(text: &str) -> bool {
+    text.starts_with("${")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn placeholders_expand_from_endpoint_variables() {
+        let text =
+            format!("{MINIMAL}\n[grants]\nfs = [\"${{scf_workbook}}\"]\n[config]\nworkbook = \"${{scf_workbook}}\"\n");
+        let mut manifest = Manifest::parse(&text, "plugin.toml").expect("placeholders are valid before expansion");
+        let mut vars = BTreeMap::new();
+        vars.insert("scf_workbook", "/data/scf.xlsx".to_owned());
+        manifest.substitute(&vars).expect("expands");
+        assert_eq!(manifest.grants.fs, vec![PathBuf::from("/data/scf.xlsx")]);
+        assert_eq!(manifest.config_json(), r#"{"workbook":"/data/scf.xlsx"}"#);
+
+        let mut empty = Manifest::parse(&text, "plugin.toml").expect("valid");
+        vars.insert("scf_workbook", String::new());
+        empty.substitute(&vars).expect("expands");
+        assert!(empty.grants.fs.is_empty());
+
+        let mut unknown = Manifest::parse(&format!("{MINIMAL}\n[config]\nx = \"${{nope}}\"\n"), "p").expect("valid");
+        let err = unknown.substitute(&vars).unwrap_err();
+        assert!(err.contains("unknown variable ${nope}"), "{err}");
+    }
 
     const MINIMAL: &str = r#"
         name = "redis-session"

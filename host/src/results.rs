@@ -25,6 +25,16 @@ pub enum Status {
 }
 
 impl Status {
+    /// Severity order: ok < degraded < unknown < down.
+    pub fn rank(self) -> u8 {
+        match self {
+            Self::Ok => 0,
+            Self::Degraded => 1,
+            Self::Unknown => 2,
+            Self::Down => 3,
+        }
+    }
+
     /// Lowercase name, also the metric label.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -133,14 +143,63 @@ impl CheckResult {
 }
 
 /// Per-check bookkeeping.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct CheckRecord {
+    /// The status readiness and alerts use: the latest status once it has
+    /// held for `rise` runs (when better) or `fall` runs (when worse).
+    pub effective: Status,
     /// The latest result, if the check ran.
     pub latest: Option<CheckResult>,
+    /// How many consecutive runs returned the latest status.
+    pub streak: u32,
     /// Runs so far.
     pub runs: u64,
     /// Runs that ended in a fault.
     pub faults: u64,
+}
+
+impl Default for CheckRecord {
+    fn default() -> Self {
+        Self { effective: Status::Unknown, latest: None, streak: 0, runs: 0, faults: 0 }
+    }
+}
+
+/// How many consecutive results it takes to change a check's effective status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Thresholds {
+    /// Runs needed to move to a better status.
+    pub rise: u32,
+    /// Runs needed to move to a worse status.
+    pub fall: u32,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Self { rise: 1, fall: 1 }
+    }
+}
+
+impl CheckRecord {
+    fn apply(&mut self, result: CheckResult, thresholds: Thresholds) {
+        let status = result.status;
+        let same = self.latest.as_ref().is_some_and(|latest| latest.status == status);
+        self.streak = if same { self.streak.saturating_add(1) } else { 1 };
+        self.runs += 1;
+        if result.fault.is_some() {
+            self.faults += 1;
+        }
+        let needed = if self.effective == Status::Unknown {
+            1
+        } else if status.rank() < self.effective.rank() {
+            thresholds.rise
+        } else {
+            thresholds.fall
+        };
+        if status != self.effective && self.streak >= needed.max(1) {
+            self.effective = status;
+        }
+        self.latest = Some(result);
+    }
 }
 
 /// Latest results of all checks.
@@ -155,40 +214,27 @@ impl ResultsStore {
         Self::default()
     }
 
-    /// Record a result.
-    pub fn record(&self, check: &str, result: CheckResult) {
+    /// Record a result; returns the check's effective status afterwards.
+    pub fn record(&self, check: &str, result: CheckResult, thresholds: Thresholds) -> Status {
         let mut records = self.records.write().unwrap_or_else(std::sync::PoisonError::into_inner);
         let record = records.entry(check.to_owned()).or_default();
-        record.runs += 1;
-        if result.fault.is_some() {
-            record.faults += 1;
-        }
-        record.latest = Some(result);
+        record.apply(result, thresholds);
+        record.effective
     }
 
     /// A copy of one check's record.
     pub fn get(&self, check: &str) -> Option<CheckRecord> {
-        self.records
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(check)
-            .cloned()
+        self.records.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(check).cloned()
     }
 
     /// Copies of all records.
     pub fn snapshot(&self) -> BTreeMap<String, CheckRecord> {
-        self.records
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
+        self.records.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 
     /// Forget checks that are no longer loaded.
     pub fn retain(&self, keep: impl Fn(&str) -> bool) {
-        self.records
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .retain(|name, _| keep(name));
+        self.records.write().unwrap_or_else(std::sync::PoisonError::into_inner).retain(|name, _| keep(name));
     }
 }
 
@@ -207,8 +253,38 @@ mod tests {
         assert_eq!(result.detail, "timed out after 2s");
         assert_eq!(result.fault, Some("timeout"));
         let store = ResultsStore::new();
-        store.record("x", result);
+        store.record("x", result, Thresholds::default());
         let record = store.get("x").expect("recorded");
         assert_eq!((record.runs, record.faults), (1, 1));
+        assert_eq!(record.effective, Status::Down);
+    }
+
+    fn with_status(status: Status) -> CheckResult {
+        CheckResult {
+            status,
+            mode: String::new(),
+            optimal_mode: String::new(),
+            impact: String::new(),
+            detail: String::new(),
+            observations: Vec::new(),
+            fault: None,
+            started_at: SystemTime::UNIX_EPOCH,
+            duration: Duration::ZERO,
+        }
+    }
+
+    #[test]
+    fn fall_and_rise_need_consecutive_runs() {
+        let store = ResultsStore::new();
+        let thresholds = Thresholds { rise: 2, fall: 3 };
+        let effective = |status| store.record("db", with_status(status), thresholds);
+        assert_eq!(effective(Status::Ok), Status::Ok, "the first result counts at once");
+        assert_eq!(effective(Status::Down), Status::Ok, "one blip does not flip");
+        assert_eq!(effective(Status::Ok), Status::Ok);
+        assert_eq!(effective(Status::Down), Status::Ok);
+        assert_eq!(effective(Status::Down), Status::Ok);
+        assert_eq!(effective(Status::Down), Status::Down, "third failure in a row");
+        assert_eq!(effective(Status::Ok), Status::Down, "one success does not recover");
+        assert_eq!(effective(Status::Ok), Status::Ok, "second success in a row recovers");
     }
 }

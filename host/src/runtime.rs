@@ -108,10 +108,7 @@ impl Runtime {
     /// Build the engine and linker and start the epoch ticker.
     pub fn new(options: RuntimeOptions, services: Arc<Services>) -> anyhow::Result<Self> {
         let mut config = Config::new();
-        config
-            .wasm_component_model(true)
-            .epoch_interruption(true)
-            .max_wasm_stack(MAX_WASM_STACK);
+        config.wasm_component_model(true).epoch_interruption(true).max_wasm_stack(MAX_WASM_STACK);
         let engine = Engine::new(&config).map_err(|err| anyhow::anyhow!("cannot create wasm engine: {err}"))?;
 
         let mut linker = Linker::new(&engine);
@@ -131,15 +128,7 @@ impl Runtime {
             None => None,
         };
         let ticker = EpochTicker::start(engine.clone());
-        Ok(Self {
-            inner: Arc::new(Inner {
-                engine,
-                linker,
-                cache,
-                services,
-                _ticker: ticker,
-            }),
-        })
+        Ok(Self { inner: Arc::new(Inner { engine, linker, cache, services, _ticker: ticker }) })
     }
 
     /// The wasmtime engine.
@@ -161,10 +150,7 @@ impl Runtime {
     /// first call. Compilation runs on a blocking thread.
     pub async fn prepare(&self, source: PluginSource) -> Result<Plugin, LoadError> {
         let source_name = source.origin.to_string();
-        let invalid = |reason: String| LoadError::Invalid {
-            source_name: source_name.clone(),
-            reason,
-        };
+        let invalid = |reason: String| LoadError::Invalid { source_name: source_name.clone(), reason };
 
         let stamped = version::stamped_api_version(&source.wasm).map_err(|err| invalid(err.to_string()))?;
         if let Some(found) = &stamped {
@@ -193,23 +179,11 @@ impl Runtime {
                 found: exported.describe(),
             });
         }
-        let instance_pre = self
-            .inner
-            .linker
-            .instantiate_pre(&component)
+        let instance_pre =
+            self.inner.linker.instantiate_pre(&component).map_err(|err| invalid(format!("cannot link: {err:#}")))?;
+        let plugin = Plugin::new(Arc::clone(&self.inner), source, instance_pre, api_version, cache_outcome)
             .map_err(|err| invalid(format!("cannot link: {err:#}")))?;
-        let plugin = Plugin::new(
-            Arc::clone(&self.inner),
-            source,
-            instance_pre,
-            api_version,
-            cache_outcome,
-        )
-        .map_err(|err| invalid(format!("cannot link: {err:#}")))?;
-        plugin
-            .probe()
-            .await
-            .map_err(|fault| LoadError::Probe { source_name, fault })?;
+        plugin.probe().await.map_err(|fault| LoadError::Probe { source_name, fault })?;
         Ok(plugin)
     }
 
@@ -238,11 +212,7 @@ struct ExportedWorld {
 
 impl ExportedWorld {
     fn describe(&self) -> String {
-        let names = if self.names.is_empty() {
-            "nothing".to_owned()
-        } else {
-            self.names.join(", ")
-        };
+        let names = if self.names.is_empty() { "nothing".to_owned() } else { self.names.join(", ") };
         match self.kind {
             Some(kind) => format!("the {kind} world ({names})"),
             None => format!("no plugin world (exports: {names})"),
@@ -251,11 +221,7 @@ impl ExportedWorld {
 }
 
 fn exported_world(engine: &Engine, component: &Component) -> ExportedWorld {
-    let names: Vec<String> = component
-        .component_type()
-        .exports(engine)
-        .map(|(name, _)| name.to_owned())
-        .collect();
+    let names: Vec<String> = component.component_type().exports(engine).map(|(name, _)| name.to_owned()).collect();
     let has = |name: &str| names.iter().any(|n| n == name);
     let kind = if has("run") && has("describe") {
         Some(PluginKind::Check)
@@ -306,9 +272,5 @@ impl Drop for EpochTicker {
 
 /// Build a source from a manifest and component bytes (bundled plugins, tests).
 pub fn source(manifest: Manifest, origin: Origin, wasm: impl Into<Arc<[u8]>>) -> PluginSource {
-    PluginSource {
-        manifest,
-        origin,
-        wasm: wasm.into(),
-    }
+    PluginSource { manifest, origin, wasm: wasm.into() }
 }

@@ -10,7 +10,7 @@ use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 
 use crate::manifest::PluginKind;
-use crate::results::{CheckResult, ResultsStore};
+use crate::results::{CheckResult, ResultsStore, Thresholds};
 use crate::runtime::Plugin;
 
 /// How often the scheduler's heartbeat beats.
@@ -57,7 +57,8 @@ pub async fn run_once(plugin: &Plugin, results: &ResultsStore) -> CheckResult {
             "check ran"
         ),
     }
-    results.record(plugin.name(), result.clone());
+    let thresholds = Thresholds { rise: plugin.manifest.rise, fall: plugin.manifest.fall };
+    results.record(plugin.name(), result.clone(), thresholds);
     result
 }
 

@@ -10,8 +10,8 @@ const VIGIL: &str = env!("CARGO_BIN_EXE_vigil");
 
 fn vigil() -> Command {
     let mut command = Command::new(VIGIL);
-    // Keep tests from writing into the user's cache.
-    command.env("VIGIL_CACHE_DIR", std::env::temp_dir().join("vigil-cli-test-cache"));
+    // The artifact cache the end-to-end tests share: each component compiles once per run.
+    command.env("VIGIL_CACHE_DIR", std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("vigil-artifacts"));
     command
 }
 
@@ -25,20 +25,13 @@ impl Drop for Daemon {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
 }
 
 /// GET `path`; `None` while nothing listens yet.
 fn get(port: u16, path: &str) -> Option<(u16, serde_json::Value)> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").ok()?;
     let mut text = String::new();
     stream.read_to_string(&mut text).ok()?;
     let (head, body) = text.split_once("\r\n\r\n")?;
@@ -60,10 +53,7 @@ fn wait_for(
         {
             return body;
         }
-        assert!(
-            Instant::now() < deadline,
-            "{path} did not become ready within {limit:?}"
-        );
+        assert!(Instant::now() < deadline, "{path} did not become ready within {limit:?}");
         std::thread::sleep(Duration::from_millis(25));
     }
 }
@@ -93,21 +83,21 @@ fn run_serves_health_routes_and_stops_on_sigterm() {
 
     let live = wait_for(port, "/health/live", Duration::from_secs(60), |code, _| code == 200);
     assert_eq!(live["status"], "pass");
+    // No Redis is configured: the cache check reports the in-memory fallback.
     let status = wait_for(port, "/health/status", Duration::from_secs(30), |_, body| {
         body["plugins"]
             .as_array()
-            .is_some_and(|plugins| plugins.iter().any(|p| p["name"] == "example" && p["status"] == "ok"))
+            .is_some_and(|plugins| plugins.iter().any(|p| p["name"] == "cache-backend" && p["status"] == "degraded"))
     });
     assert_eq!(status["failed_plugins"].as_array().map(Vec::len), Some(0));
+    let plugins = status["plugins"].as_array().expect("plugins");
+    let cache = plugins.iter().find(|p| p["name"] == "cache-backend").expect("cache-backend");
+    assert_eq!(cache["result"]["mode"], "in-memory");
+    assert_eq!(cache["result"]["optimal_mode"], "redis");
+    assert_eq!(cache["result"]["impact"], "no cross-worker cache sharing");
 
     let pid = daemon.0.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("kill runs")
-            .success()
-    );
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs").success());
     let deadline = Instant::now() + Duration::from_secs(15);
     let exit = loop {
         if let Some(exit) = daemon.0.try_wait().expect("wait") {
@@ -118,36 +108,25 @@ fn run_serves_health_routes_and_stops_on_sigterm() {
     };
     assert!(exit.success(), "exit status {exit}");
     let mut logs = String::new();
-    daemon
-        .0
-        .stderr
-        .take()
-        .expect("stderr")
-        .read_to_string(&mut logs)
-        .expect("logs");
+    daemon.0.stderr.take().expect("stderr").read_to_string(&mut logs).expect("logs");
     for line in logs.lines() {
         let record: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}"));
         assert!(record["timestamp"].is_string() && record["level"].is_string(), "{line}");
     }
-    assert!(
-        logs.contains("shutdown requested") && logs.contains("vigil stopped"),
-        "{logs}"
-    );
+    assert!(logs.contains("shutdown requested") && logs.contains("vigil stopped"), "{logs}");
 }
 
 #[test]
-fn check_prints_results_as_json() {
+fn check_prints_results_as_json_and_fails_when_a_subsystem_is_down() {
+    // Nothing is configured: the database is down, so the exit code is 1.
     let output = vigil().args(["check", "--format", "json"]).output().expect("runs");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stderr));
     let body: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
-    let example = body["checks"]
-        .as_array()
-        .expect("checks")
-        .iter()
-        .find(|c| c["check"] == "example")
-        .expect("example");
-    assert_eq!(example["status"], "ok");
-    assert_eq!(example["mode"], "normal");
+    let checks = body["checks"].as_array().expect("checks");
+    let check = |name: &str| checks.iter().find(|c| c["check"] == name).cloned().expect(name);
+    assert_eq!(check("database")["status"], "down");
+    assert_eq!(check("session-storage")["mode"], "in-memory");
+    assert_eq!(check("scf-baseline")["mode"], "hard-coded");
 }
 
 #[test]
@@ -155,38 +134,36 @@ fn plugin_list_names_bundled_plugins() {
     let output = vigil().args(["plugin", "list"]).output().expect("runs");
     assert!(output.status.success());
     let text = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        text.contains("example") && text.contains("bundled plugin check-example"),
-        "{text}"
-    );
+    for name in ["session-storage", "cache-backend", "security-tools", "database", "scf-baseline"] {
+        assert!(text.contains(name), "{name} missing from:\n{text}");
+    }
+    assert!(text.contains("bundled plugin check-session-storage"), "{text}");
 }
 
 #[test]
 fn plugin_test_runs_one_plugin_with_config_overrides() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/check-example");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/check-scf-baseline");
     let built = std::env::temp_dir().join(format!("vigil-plugin-test-{}", std::process::id()));
     std::fs::create_dir_all(&built).expect("dir");
     std::fs::copy(dir.join("plugin.toml"), built.join("plugin.toml")).expect("copy manifest");
     // The component comes from the bundled set, as `vigil run` would use it.
-    let wasm = vigil_host::bundled::BUNDLED
-        .iter()
-        .find(|b| b.package == "check-example")
-        .expect("bundled")
-        .component;
-    std::fs::write(built.join("check_example.wasm"), wasm).expect("write component");
+    let bundled = vigil_host::bundled::BUNDLED.iter().find(|b| b.package == "check-scf-baseline").expect("bundled");
+    std::fs::write(built.join("check_scf_baseline.wasm"), bundled.component).expect("write component");
 
     let output = vigil()
         .args(["plugin", "test"])
         .arg(&built)
-        .args(["--config", "mode=turbo"])
+        .args(["--config", "workbook=/etc/hostname"])
         .output()
         .expect("runs");
     let _ = std::fs::remove_dir_all(&built);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let body: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
-    assert_eq!(body["plugin"], "example");
-    assert_eq!(body["result"]["status"], "ok");
-    assert_eq!(body["result"]["mode"], "turbo");
+    assert_eq!(body["plugin"], "scf-baseline");
+    assert_eq!(body["result"]["status"], "degraded");
+    // The override reached the plugin, and the (empty) fs grant refused the file.
+    let detail = body["result"]["detail"].as_str().expect("detail");
+    assert!(detail.contains("cannot read /etc/hostname: fs: \"/etc/hostname\" is not granted"), "{detail}");
 }
 
 #[test]
@@ -197,8 +174,5 @@ fn bad_config_file_is_named_with_its_field() {
     let _ = std::fs::remove_file(&path);
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains(&path.display().to_string()) && stderr.contains("unknown field `plugin_dir`"),
-        "{stderr}"
-    );
+    assert!(stderr.contains(&path.display().to_string()) && stderr.contains("unknown field `plugin_dir`"), "{stderr}");
 }

@@ -48,21 +48,6 @@ macro_rules! plugin_world {
 }
 
 plugin_world!(check, "check", "__export_check_world", "::vigil_sdk::bindings::check");
-plugin_world!(
-    scrubber,
-    "scrubber",
-    "__export_scrubber_world",
-    "::vigil_sdk::bindings::scrubber"
-);
-plugin_world!(
-    watchdog,
-    "watchdog",
-    "__export_watchdog_world",
-    "::vigil_sdk::bindings::watchdog"
-);
-plugin_world!(
-    index_profile,
-    "index-profile",
-    "__export_index_profile_world",
-    "::vigil_sdk::bindings::index_profile"
-);
+plugin_world!(scrubber, "scrubber", "__export_scrubber_world", "::vigil_sdk::bindings::scrubber");
+plugin_world!(watchdog, "watchdog", "__export_watchdog_world", "::vigil_sdk::bindings::watchdog");
+plugin_world!(index_profile, "index-profile", "__export_index_profile_world", "::vigil_sdk::bindings::index_profile");

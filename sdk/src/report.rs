@@ -8,10 +8,7 @@ use crate::{
 impl Description {
     /// A description: the subsystem watched and a one-sentence summary.
     pub fn new(subsystem: impl Into<String>, summary: impl Into<String>) -> Self {
-        Self {
-            subsystem: subsystem.into(),
-            summary: summary.into(),
-        }
+        Self { subsystem: subsystem.into(), summary: summary.into() }
     }
 }
 
@@ -83,10 +80,7 @@ impl CheckReport {
             unit: unit.into(),
             labels: labels
                 .iter()
-                .map(|(name, value)| Label {
-                    name: (*name).to_owned(),
-                    value: (*value).to_owned(),
-                })
+                .map(|(name, value)| Label { name: (*name).to_owned(), value: (*value).to_owned() })
                 .collect(),
         });
         self
@@ -101,13 +95,7 @@ impl Finding {
         subject: impl Into<String>,
         detail: impl Into<String>,
     ) -> Self {
-        Self {
-            rule: rule.into(),
-            severity,
-            subject: subject.into(),
-            detail: detail.into(),
-            dispatch: None,
-        }
+        Self { rule: rule.into(), severity, subject: subject.into(), detail: detail.into(), dispatch: None }
     }
 
     /// Ask the host to dispatch a task that repairs this finding.
@@ -156,10 +144,7 @@ impl IndexSpec {
             name: name.into(),
             keys: fields
                 .iter()
-                .map(|field| IndexKey {
-                    field: (*field).to_owned(),
-                    kind: IndexKeyKind::Ascending,
-                })
+                .map(|field| IndexKey { field: (*field).to_owned(), kind: IndexKeyKind::Ascending })
                 .collect(),
             options: IndexOptions {
                 unique: false,
@@ -243,6 +228,25 @@ impl ScrubRule {
     pub fn verified(mut self) -> Self {
         self.verify = true;
         self
+    }
+}
+
+impl crate::CapabilityError {
+    /// The host's explanation, without the variant name.
+    pub fn message(&self) -> &str {
+        match self {
+            Self::NotGranted(text) | Self::NotAvailable(text) | Self::Timeout(text) | Self::Failed(text) => text,
+        }
+    }
+
+    /// `not-granted`, `not-available`, `timeout` or `failed`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::NotGranted(_) => "not-granted",
+            Self::NotAvailable(_) => "not-available",
+            Self::Timeout(_) => "timeout",
+            Self::Failed(_) => "failed",
+        }
     }
 }
 

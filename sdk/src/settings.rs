@@ -65,9 +65,7 @@ impl Config {
             Some(Value::Array(items)) => items
                 .iter()
                 .map(|item| {
-                    item.as_str()
-                        .map(str::to_owned)
-                        .ok_or_else(|| format!("config.{key}: expected a list of strings"))
+                    item.as_str().map(str::to_owned).ok_or_else(|| format!("config.{key}: expected a list of strings"))
                 })
                 .collect(),
             Some(_) => Err(format!("config.{key}: expected a list of strings")),

@@ -22,13 +22,8 @@ pub fn shared_cache_dir() -> PathBuf {
 
 /// A runtime using the shared cache.
 pub fn runtime() -> Runtime {
-    Runtime::new(
-        RuntimeOptions {
-            cache_dir: Some(shared_cache_dir()),
-        },
-        Arc::new(Services::new()),
-    )
-    .expect("runtime starts")
+    Runtime::new(RuntimeOptions { cache_dir: Some(shared_cache_dir()) }, Arc::new(Services::new()))
+        .expect("runtime starts")
 }
 
 /// A temporary directory of plugins, removed when dropped.
@@ -45,9 +40,7 @@ impl Default for PluginDir {
 impl PluginDir {
     /// An empty plugin directory.
     pub fn new() -> Self {
-        Self {
-            dir: tempfile::tempdir().expect("temp dir"),
-        }
+        Self { dir: tempfile::tempdir().expect("temp dir") }
     }
 
     /// Its path.
@@ -101,10 +94,7 @@ pub fn free_port() -> u16 {
 
 /// Path of the `vigil` binary built for these tests.
 pub fn vigil_binary() -> PathBuf {
-    let target = PathBuf::from(env!("VIGIL_TEST_CACHE"))
-        .parent()
-        .expect("target dir")
-        .to_path_buf();
+    let target = PathBuf::from(env!("VIGIL_TARGET_DIR"));
     let profile = if cfg!(debug_assertions) { "debug" } else { "release" };
     target.join(profile).join("vigil")
 }

@@ -16,77 +16,45 @@ pub struct Refusal {
 
 impl fmt::Display for Refusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}: {:?} is not granted to this plugin",
-            self.capability, self.target
-        )
+        write!(f, "{}: {:?} is not granted to this plugin", self.capability, self.target)
     }
 }
 
 fn refuse(capability: &'static str, target: impl Into<String>) -> Refusal {
-    Refusal {
-        capability,
-        target: target.into(),
-    }
+    Refusal { capability, target: target.into() }
 }
 
 /// Redis is all or nothing.
 pub fn redis(grants: &Grants) -> Result<(), Refusal> {
-    if grants.redis {
-        Ok(())
-    } else {
-        Err(refuse("redis", "redis"))
-    }
+    if grants.redis { Ok(()) } else { Err(refuse("redis", "redis")) }
 }
 
 /// Docker is all or nothing.
 pub fn docker(grants: &Grants) -> Result<(), Refusal> {
-    if grants.docker {
-        Ok(())
-    } else {
-        Err(refuse("docker", "docker"))
-    }
+    if grants.docker { Ok(()) } else { Err(refuse("docker", "docker")) }
 }
 
 /// `hello` on the configured endpoints needs any mongo grant; databases are
 /// filtered by name elsewhere.
 pub fn mongo(grants: &Grants) -> Result<(), Refusal> {
-    if grants.mongo.is_empty() {
-        Err(refuse("mongo", "mongo"))
-    } else {
-        Ok(())
-    }
+    if grants.mongo.is_empty() { Err(refuse("mongo", "mongo")) } else { Ok(()) }
 }
 
 /// A program must be listed exactly as the plugin names it.
 pub fn exec(grants: &Grants, program: &str) -> Result<(), Refusal> {
-    if grants.exec.iter().any(|granted| granted == program) {
-        Ok(())
-    } else {
-        Err(refuse("exec", program))
-    }
+    if grants.exec.iter().any(|granted| granted == program) { Ok(()) } else { Err(refuse("exec", program)) }
 }
 
 /// A URL's `host` or `host:port` must be listed.
 pub fn http(grants: &Grants, url: &str) -> Result<(), Refusal> {
-    let authority = url
-        .split_once("://")
-        .map(|(_, rest)| rest)
-        .unwrap_or(url)
-        .split(['/', '?', '#'])
-        .next()
-        .unwrap_or_default();
+    let authority =
+        url.split_once("://").map(|(_, rest)| rest).unwrap_or(url).split(['/', '?', '#']).next().unwrap_or_default();
     // Userinfo in a URL is never granted: it would smuggle credentials.
     if authority.contains('@') {
         return Err(refuse("http", url));
     }
     let host = authority.rsplit_once(':').map(|(host, _)| host).unwrap_or(authority);
-    if grants
-        .http
-        .iter()
-        .any(|granted| granted == authority || granted == host)
-    {
+    if grants.http.iter().any(|granted| granted == authority || granted == host) {
         Ok(())
     } else {
         Err(refuse("http", url))
@@ -95,11 +63,7 @@ pub fn http(grants: &Grants, url: &str) -> Result<(), Refusal> {
 
 /// A collection must be listed as `database.collection`.
 pub fn store(grants: &Grants, collection: &str) -> Result<(), Refusal> {
-    if grants.store.iter().any(|granted| granted == collection) {
-        Ok(())
-    } else {
-        Err(refuse("store", collection))
-    }
+    if grants.store.iter().any(|granted| granted == collection) { Ok(()) } else { Err(refuse("store", collection)) }
 }
 
 /// A path must lie under a granted directory, without `..` tricks. Returns
@@ -107,9 +71,7 @@ pub fn store(grants: &Grants, collection: &str) -> Result<(), Refusal> {
 pub fn fs(grants: &Grants, path: &str) -> Result<PathBuf, Refusal> {
     let requested = Path::new(path);
     let plain = requested.is_absolute()
-        && requested
-            .components()
-            .all(|part| matches!(part, Component::RootDir | Component::Normal(_)));
+        && requested.components().all(|part| matches!(part, Component::RootDir | Component::Normal(_)));
     if plain && grants.fs.iter().any(|dir| requested.starts_with(dir)) {
         Ok(requested.to_path_buf())
     } else {
@@ -134,10 +96,7 @@ mod tests {
     #[test]
     fn exec_needs_exact_program() {
         assert!(exec(&grants(), "trivy").is_ok());
-        assert_eq!(
-            exec(&grants(), "sh").unwrap_err().to_string(),
-            "exec: \"sh\" is not granted to this plugin"
-        );
+        assert_eq!(exec(&grants(), "sh").unwrap_err().to_string(), "exec: \"sh\" is not granted to this plugin");
         assert!(exec(&grants(), "/usr/bin/trivy").is_err());
     }
 
@@ -161,13 +120,7 @@ mod tests {
     #[test]
     fn all_or_nothing_grants() {
         assert!(redis(&Grants::default()).is_err());
-        assert!(
-            docker(&Grants {
-                docker: true,
-                ..Grants::default()
-            })
-            .is_ok()
-        );
+        assert!(docker(&Grants { docker: true, ..Grants::default() }).is_ok());
         assert!(mongo(&Grants::default()).is_err());
         assert!(store(&grants(), "cspm.findings").is_err());
     }

@@ -47,12 +47,7 @@ pub async fn execute(args: CheckArgs) -> anyhow::Result<ExitCode> {
     telemetry::init(config.log.format, &config.log.level);
     let daemon = Daemon::start(config).await?;
     let set = daemon.plugins.load();
-    let checks: Vec<_> = set
-        .plugins
-        .iter()
-        .filter(|p| p.kind() == PluginKind::Check)
-        .cloned()
-        .collect();
+    let checks: Vec<_> = set.plugins.iter().filter(|p| p.kind() == PluginKind::Check).cloned().collect();
 
     let mut tasks = tokio::task::JoinSet::new();
     for plugin in checks {
@@ -73,24 +68,16 @@ pub async fn execute(args: CheckArgs) -> anyhow::Result<ExitCode> {
     rows.sort_by(|a, b| a.check.cmp(&b.check));
 
     match args.format {
-        OutputFormat::Json => print_json(&Output {
-            checks: &rows,
-            failed_plugins: &set.failed,
-        })?,
+        OutputFormat::Json => print_json(&Output { checks: &rows, failed_plugins: &set.failed })?,
         OutputFormat::Text => print_table(&rows, &set.failed),
     }
-    let healthy = set.failed.is_empty()
-        && rows
-            .iter()
-            .all(|row| row.result.fault.is_none() && row.result.status != Status::Down);
+    let healthy =
+        set.failed.is_empty() && rows.iter().all(|row| row.result.fault.is_none() && row.result.status != Status::Down);
     Ok(if healthy { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 fn print_table(rows: &[Row], failed: &[FailedPlugin]) {
-    println!(
-        "{:<24} {:<9} {:<14} {:<14} {:>10}  DETAIL",
-        "CHECK", "STATUS", "MODE", "OPTIMAL", "DURATION"
-    );
+    println!("{:<24} {:<9} {:<14} {:<14} {:>10}  DETAIL", "CHECK", "STATUS", "MODE", "OPTIMAL", "DURATION");
     for row in rows {
         let result = &row.result;
         println!(
@@ -104,11 +91,7 @@ fn print_table(rows: &[Row], failed: &[FailedPlugin]) {
         );
     }
     for failure in failed {
-        println!(
-            "not loaded: {}: {}",
-            failure.name.as_deref().unwrap_or("?"),
-            one_line(&failure.error)
-        );
+        println!("not loaded: {}: {}", failure.name.as_deref().unwrap_or("?"), one_line(&failure.error));
     }
 }
 

@@ -66,16 +66,11 @@ async fn test(args: TestArgs) -> anyhow::Result<ExitCode> {
     let dir = plugin_dir(&args.path);
     let mut source = loader::read_source(&dir).map_err(|(_, err)| anyhow::anyhow!("{err}"))?;
     for pair in &args.config {
-        let (key, value) = pair
-            .split_once('=')
-            .with_context(|| format!("--config {pair:?}: expected KEY=VALUE"))?;
+        let (key, value) = pair.split_once('=').with_context(|| format!("--config {pair:?}: expected KEY=VALUE"))?;
         source.manifest.config.insert(key.trim().to_owned(), parse_value(value));
     }
-    let cache_dir = if args.no_cache {
-        None
-    } else {
-        crate::config::DaemonConfig::default().effective_cache_dir()
-    };
+    source.manifest.substitute(&crate::config::Endpoints::default().variables()).map_err(anyhow::Error::msg)?;
+    let cache_dir = if args.no_cache { None } else { crate::config::DaemonConfig::default().effective_cache_dir() };
     let runtime = Runtime::new(RuntimeOptions { cache_dir }, Arc::new(Services::new()))?;
     let plugin = runtime.prepare(source).await?;
 
@@ -108,11 +103,7 @@ async fn test(args: TestArgs) -> anyhow::Result<ExitCode> {
         }
     }
     print_json(&body)?;
-    Ok(if fault.is_none() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(if fault.is_none() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 fn split<T>(
@@ -177,23 +168,13 @@ async fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
         OutputFormat::Json => print_json(&json!({ "plugins": listed, "failed_plugins": set.failed }))?,
         OutputFormat::Text => print_list(&listed, &set.failed),
     }
-    Ok(if set.failed.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(if set.failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 fn print_list(listed: &[Listed<'_>], failed: &[FailedPlugin]) {
     println!("{:<24} {:<14} {:<10} ORIGIN", "NAME", "KIND", "VERSION");
     for plugin in listed {
-        println!(
-            "{:<24} {:<14} {:<10} {}",
-            plugin.name,
-            plugin.kind.as_str(),
-            plugin.version,
-            plugin.origin
-        );
+        println!("{:<24} {:<14} {:<10} {}", plugin.name, plugin.kind.as_str(), plugin.version, plugin.origin);
     }
     for failure in failed {
         println!("FAILED {}: {}", failure.origin, one_line(&failure.error));

@@ -29,9 +29,7 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
     telemetry::init(config.log.format, &config.log.level);
     let listen = config.listen;
     let daemon = Daemon::start(config).await?;
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("cannot listen on {listen}"))?;
+    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let local = listener.local_addr().unwrap_or(listen);
     {
         let set = daemon.plugins.load();
@@ -45,12 +43,7 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
 
     let shutdown = CancellationToken::new();
     let plugins = daemon.plugins.load().plugins.clone();
-    let mut tasks = scheduler::spawn(
-        &plugins,
-        daemon.results.clone(),
-        daemon.heartbeat.clone(),
-        shutdown.clone(),
-    );
+    let mut tasks = scheduler::spawn(&plugins, daemon.results.clone(), daemon.heartbeat.clone(), shutdown.clone());
 
     let signal = shutdown.clone();
     tokio::spawn(async move {

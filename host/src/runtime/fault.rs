@@ -83,20 +83,16 @@ impl Fault {
     pub fn classify(error: &wasmtime::Error, state: &HostState) -> Self {
         let stderr = state.stderr.take();
         if let Some(attempted) = state.guard.denied_growth {
-            return Self::MemoryLimit {
-                limit_mib: state.plugin.memory_limit / (1024 * 1024),
-                attempted,
-            };
+            return Self::MemoryLimit { limit_mib: state.plugin.memory_limit / (1024 * 1024), attempted };
         }
         match error.downcast_ref::<Trap>() {
             Some(Trap::StackOverflow) => Self::StackOverflow,
             Some(Trap::Interrupt) => Self::Trap("interrupted by the epoch deadline".to_owned()),
             Some(trap) => match panic_message(&stderr) {
                 Some(message) => Self::Panic(message),
-                None if stderr.contains("memory allocation of") => Self::MemoryLimit {
-                    limit_mib: state.plugin.memory_limit / (1024 * 1024),
-                    attempted: 0,
-                },
+                None if stderr.contains("memory allocation of") => {
+                    Self::MemoryLimit { limit_mib: state.plugin.memory_limit / (1024 * 1024), attempted: 0 }
+                }
                 None => Self::Trap(trap.to_string()),
             },
             None => Self::Host(first_line(&format!("{error:#}"))),
@@ -161,14 +157,8 @@ mod tests {
     #[test]
     fn reasons_read_well() {
         assert_eq!(Fault::Timeout(Duration::from_secs(2)).to_string(), "timed out after 2s");
-        let memory = Fault::MemoryLimit {
-            limit_mib: 64,
-            attempted: 1 << 30,
-        };
-        assert_eq!(
-            memory.to_string(),
-            "exceeded memory limit of 64 MiB (tried to grow to 1024 MiB)"
-        );
+        let memory = Fault::MemoryLimit { limit_mib: 64, attempted: 1 << 30 };
+        assert_eq!(memory.to_string(), "exceeded memory limit of 64 MiB (tried to grow to 1024 MiB)");
         assert_eq!(Fault::Panic("boom".into()).to_string(), "panicked: boom");
     }
 

@@ -188,12 +188,9 @@ impl Plugin {
             .await?
             .map_err(Fault::PluginError)?;
         self.validated(report, |r| {
-            for (what, text) in [
-                ("mode", &r.mode),
-                ("optimal mode", &r.optimal_mode),
-                ("impact", &r.impact),
-                ("detail", &r.detail),
-            ] {
+            for (what, text) in
+                [("mode", &r.mode), ("optimal mode", &r.optimal_mode), ("impact", &r.impact), ("detail", &r.detail)]
+            {
                 check_text(what, text)?;
             }
             check_items("observation list", r.observations.len())
@@ -291,9 +288,9 @@ impl Plugin {
         let mut slot = self.live.lock().await;
         let mut live = match slot.take() {
             Some(live) => live,
-            None => tokio::time::timeout(deadline, self.instantiate())
-                .await
-                .map_err(|_| Fault::Timeout(deadline))??,
+            None => {
+                tokio::time::timeout(deadline, self.instantiate()).await.map_err(|_| Fault::Timeout(deadline))??
+            }
         };
         let remaining = deadline.saturating_sub(started.elapsed());
         let Live { store, exports } = &mut live;
@@ -341,24 +338,14 @@ impl Plugin {
 
 fn check_text(what: &'static str, text: &str) -> Result<(), Fault> {
     if text.len() > MAX_TEXT_BYTES {
-        return Err(Fault::Oversized {
-            what,
-            size: text.len(),
-            limit: MAX_TEXT_BYTES,
-            unit: "bytes",
-        });
+        return Err(Fault::Oversized { what, size: text.len(), limit: MAX_TEXT_BYTES, unit: "bytes" });
     }
     Ok(())
 }
 
 fn check_items(what: &'static str, count: usize) -> Result<(), Fault> {
     if count > MAX_ITEMS {
-        return Err(Fault::Oversized {
-            what,
-            size: count,
-            limit: MAX_ITEMS,
-            unit: "items",
-        });
+        return Err(Fault::Oversized { what, size: count, limit: MAX_ITEMS, unit: "items" });
     }
     Ok(())
 }

@@ -65,10 +65,7 @@ impl MemoryGuard {
             .tables(instances * 2)
             .memories(instances)
             .build();
-        Self {
-            limits,
-            denied_growth: None,
-        }
+        Self { limits, denied_growth: None }
     }
 }
 
@@ -118,22 +115,12 @@ impl HostState {
         let stderr = StderrTail::default();
         let wasi = WasiCtx::builder().stderr(stderr.clone()).build();
         let guard = MemoryGuard::new(plugin.memory_limit, table_elements, instances);
-        Self {
-            plugin,
-            services,
-            guard,
-            stderr,
-            wasi,
-            table: ResourceTable::new(),
-        }
+        Self { plugin, services, guard, stderr, wasi, table: ResourceTable::new() }
     }
 }
 
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
     }
 }

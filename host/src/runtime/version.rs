@@ -54,9 +54,7 @@ pub fn stamped_api_version(wasm: &[u8]) -> Result<Option<String>, VersionError> 
 
 /// The version in an import name such as `vigil:plugin/log@0.1.0`.
 pub fn version_from_import(name: &str) -> Option<&str> {
-    name.strip_prefix("vigil:plugin/")
-        .and_then(|rest| rest.split_once('@'))
-        .map(|(_, version)| version)
+    name.strip_prefix("vigil:plugin/").and_then(|rest| rest.split_once('@')).map(|(_, version)| version)
 }
 
 /// Accept or refuse a version.
@@ -64,9 +62,7 @@ pub fn check_supported(version: &str) -> Result<(), VersionError> {
     if SUPPORTED_API_VERSIONS.contains(&version) {
         Ok(())
     } else {
-        Err(VersionError::Unsupported {
-            found: version.to_owned(),
-        })
+        Err(VersionError::Unsupported { found: version.to_owned() })
     }
 }
 
@@ -76,10 +72,7 @@ mod tests {
 
     #[test]
     fn rejects_non_wasm_and_core_modules() {
-        assert!(matches!(
-            stamped_api_version(b"not wasm at all"),
-            Err(VersionError::NotWasm(_))
-        ));
+        assert!(matches!(stamped_api_version(b"not wasm at all"), Err(VersionError::NotWasm(_))));
         let core_module = b"\0asm\x01\0\0\0";
         assert_eq!(stamped_api_version(core_module), Err(VersionError::CoreModule));
     }

@@ -16,13 +16,7 @@ fn source() -> runtime::PluginSource {
 }
 
 fn runtime_in(dir: &std::path::Path) -> Runtime {
-    Runtime::new(
-        RuntimeOptions {
-            cache_dir: Some(dir.to_path_buf()),
-        },
-        Default::default(),
-    )
-    .expect("runtime")
+    Runtime::new(RuntimeOptions { cache_dir: Some(dir.to_path_buf()) }, Default::default()).expect("runtime")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

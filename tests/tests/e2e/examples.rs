@@ -7,7 +7,7 @@ use std::process::Command;
 use vigil_host::config::DaemonConfig;
 use vigil_host::loader;
 use vigil_host::results::{ResultsStore, Status};
-use vigil_tests::{runtime, shared_cache_dir};
+use vigil_tests::runtime;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("repo root").to_path_buf()
@@ -17,7 +17,7 @@ fn repo() -> PathBuf {
 fn annotated_config_is_valid() {
     let config = DaemonConfig::load(&repo().join("examples/vigil.toml")).expect("examples/vigil.toml is valid");
     assert_eq!(config.listen.to_string(), "127.0.0.1:8787");
-    assert!(config.plugins.contains_key("example"));
+    assert!(config.plugins.contains_key("cache-backend"));
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -46,7 +46,7 @@ async fn copy_me_plugin_builds_standalone_and_runs() {
     std::fs::copy(repo().join("plugins/Cargo.lock"), crate_dir.join("Cargo.lock")).expect("copy lock");
 
     let cargo = PathBuf::from(env!("CARGO"));
-    let target_dir = shared_cache_dir().parent().expect("target").join("wasm");
+    let target_dir = PathBuf::from(env!("VIGIL_TARGET_DIR")).join("wasm");
     let mut command = Command::new(&cargo);
     command
         .current_dir(&crate_dir)

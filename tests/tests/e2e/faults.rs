@@ -11,24 +11,14 @@ use vigil_host::scheduler;
 use vigil_tests::{PluginDir, runtime};
 
 async fn load(dir: &PluginDir) -> Vec<Arc<Plugin>> {
-    let sources = PluginSources {
-        bundled: false,
-        dirs: vec![dir.path().to_path_buf()],
-    };
+    let sources = PluginSources { bundled: false, dirs: vec![dir.path().to_path_buf()] };
     let report = loader::load_all(&runtime(), &sources, &Default::default()).await;
-    assert!(
-        report.failures.is_empty(),
-        "unexpected load failures: {:?}",
-        report.failures
-    );
+    assert!(report.failures.is_empty(), "unexpected load failures: {:?}", report.failures);
     report.plugins
 }
 
 fn find<'a>(plugins: &'a [Arc<Plugin>], name: &str) -> &'a Arc<Plugin> {
-    plugins
-        .iter()
-        .find(|p| p.name() == name)
-        .unwrap_or_else(|| panic!("plugin {name} loaded"))
+    plugins.iter().find(|p| p.name() == name).unwrap_or_else(|| panic!("plugin {name} loaded"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -62,41 +52,17 @@ async fn every_fault_is_contained_and_explained() {
         let result = &outcomes[name];
         assert_eq!(result.status, status, "{name}: {result:?}");
         assert_eq!(result.fault, fault, "{name}: {result:?}");
-        assert!(
-            result.detail.contains(detail),
-            "{name}: detail {:?} lacks {detail:?}",
-            result.detail
-        );
+        assert!(result.detail.contains(detail), "{name}: detail {:?} lacks {detail:?}", result.detail);
     };
     expect("good", Status::Ok, None, "fine");
     expect("degraded", Status::Degraded, None, "fallback");
     expect("looper", Status::Down, Some("timeout"), "timed out after 300ms");
-    expect(
-        "hog",
-        Status::Down,
-        Some("memory_limit"),
-        "exceeded memory limit of 64 MiB",
-    );
-    expect(
-        "panicker",
-        Status::Down,
-        Some("panic"),
-        "panicked: fixture panicked on purpose",
-    );
+    expect("hog", Status::Down, Some("memory_limit"), "exceeded memory limit of 64 MiB");
+    expect("panicker", Status::Down, Some("panic"), "panicked: fixture panicked on purpose");
     expect("recurser", Status::Down, Some("stack_overflow"), "stack overflow");
-    expect(
-        "chatty",
-        Status::Down,
-        Some("oversized"),
-        "oversized detail: 100000000 bytes",
-    );
+    expect("chatty", Status::Down, Some("oversized"), "oversized detail: 100000000 bytes");
     expect("sneaky", Status::Down, None, "NotGranted");
-    expect(
-        "failing",
-        Status::Down,
-        Some("plugin_error"),
-        "the fixture failed on purpose",
-    );
+    expect("failing", Status::Down, Some("plugin_error"), "the fixture failed on purpose");
     assert_eq!(outcomes["degraded"].optimal_mode, "normal");
 
     // The next call of a faulted plugin runs in a fresh instance and fails
@@ -128,10 +94,7 @@ async fn a_looping_plugin_does_not_block_other_calls() {
     for _ in 0..20 {
         assert_eq!(scheduler::run_once(good, &results).await.status, Status::Ok);
     }
-    assert!(
-        !looping.is_finished(),
-        "the looping call ended before 20 good calls finished"
-    );
+    assert!(!looping.is_finished(), "the looping call ended before 20 good calls finished");
     let timed_out = looping.await.expect("no panic");
     assert_eq!(timed_out.fault, Some("timeout"));
 }

@@ -10,10 +10,7 @@ use vigil_host::manifest::Manifest;
 fn check_dir(dir: &str, parse: impl Fn(&str, &str) -> Result<(), String>) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("golden").join(dir);
     let mut cases = 0;
-    let mut entries: Vec<_> = std::fs::read_dir(&dir)
-        .expect("golden dir")
-        .filter_map(Result::ok)
-        .collect();
+    let mut entries: Vec<_> = std::fs::read_dir(&dir).expect("golden dir").filter_map(Result::ok).collect();
     entries.sort_by_key(|e| e.path());
     for entry in entries {
         let path = entry.path();
@@ -40,14 +37,10 @@ fn check_dir(dir: &str, parse: impl Fn(&str, &str) -> Result<(), String>) {
 
 #[test]
 fn manifest_errors_match_golden_files() {
-    check_dir("manifest", |text, name| {
-        Manifest::parse(text, name).map(drop).map_err(|e| e.to_string())
-    });
+    check_dir("manifest", |text, name| Manifest::parse(text, name).map(drop).map_err(|e| e.to_string()));
 }
 
 #[test]
 fn config_errors_match_golden_files() {
-    check_dir("config", |text, name| {
-        DaemonConfig::parse(text, name).map(drop).map_err(|e| e.to_string())
-    });
+    check_dir("config", |text, name| DaemonConfig::parse(text, name).map(drop).map_err(|e| e.to_string()));
 }

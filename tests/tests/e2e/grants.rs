@@ -31,19 +31,13 @@ fn ungranted_exec_is_refused_logged_and_counted() {
         .with_max_level(tracing::Level::WARN)
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
-    let runtime_tokio = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime_tokio = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
 
     let dir = PluginDir::new();
     dir.misbehaving("sneaky", "ungranted", "2s", "[grants]\nexec = [\"grype\"]\n");
     let runtime = runtime();
     let (report, result) = runtime_tokio.block_on(async {
-        let sources = PluginSources {
-            bundled: false,
-            dirs: vec![dir.path().to_path_buf()],
-        };
+        let sources = PluginSources { bundled: false, dirs: vec![dir.path().to_path_buf()] };
         let report = loader::load_all(&runtime, &sources, &Default::default()).await;
         let results = vigil_host::results::ResultsStore::new();
         let result = scheduler::run_once(&report.plugins[0], &results).await;
@@ -51,9 +45,7 @@ fn ungranted_exec_is_refused_logged_and_counted() {
     });
     assert!(report.failures.is_empty());
     assert!(
-        result
-            .detail
-            .contains("NotGranted(\"exec: \\\"trivy\\\" is not granted to this plugin\")"),
+        result.detail.contains("NotGranted(\"exec: \\\"trivy\\\" is not granted to this plugin\")"),
         "{}",
         result.detail
     );

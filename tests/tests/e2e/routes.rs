@@ -49,33 +49,19 @@ async fn status_lists_plugins_results_and_failures() {
     assert_eq!(code, StatusCode::OK);
     assert_eq!(body["status"], "down");
     let plugin = |name: &str| {
-        body["plugins"]
-            .as_array()
-            .expect("plugins")
-            .iter()
-            .find(|p| p["name"] == name)
-            .cloned()
-            .expect(name)
+        body["plugins"].as_array().expect("plugins").iter().find(|p| p["name"] == name).cloned().expect(name)
     };
     assert_eq!(plugin("good")["status"], "ok");
     assert_eq!(plugin("good")["result"]["mode"], "normal");
     assert_eq!(plugin("good")["subsystem"], "fixture");
     assert_eq!(plugin("panicker")["status"], "down");
     assert_eq!(plugin("panicker")["result"]["fault"], "panic");
-    assert_eq!(
-        plugin("panicker")["result"]["detail"],
-        "panicked: fixture panicked on purpose"
-    );
+    assert_eq!(plugin("panicker")["result"]["detail"], "panicked: fixture panicked on purpose");
     assert_eq!(plugin("never-run")["status"], "unknown");
     assert!(plugin("never-run")["result"].is_null());
     let failed = &body["failed_plugins"][0];
     assert_eq!(failed["name"], "broken");
-    assert!(
-        failed["error"]
-            .as_str()
-            .expect("error")
-            .contains("not a WebAssembly component")
-    );
+    assert!(failed["error"].as_str().expect("error").contains("not a WebAssembly component"));
 
     let (code, body) = get(&daemon, "/health/live").await;
     assert_eq!(code, StatusCode::OK);
@@ -93,12 +79,7 @@ async fn serves_over_a_real_socket_while_a_plugin_loops() {
     let daemon = daemon_with(&dir).await;
     let shutdown = tokio_util::sync::CancellationToken::new();
     let plugins = daemon.plugins.load().plugins.clone();
-    let mut tasks = scheduler::spawn(
-        &plugins,
-        daemon.results.clone(),
-        daemon.heartbeat.clone(),
-        shutdown.clone(),
-    );
+    let mut tasks = scheduler::spawn(&plugins, daemon.results.clone(), daemon.heartbeat.clone(), shutdown.clone());
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
@@ -114,28 +95,17 @@ async fn serves_over_a_real_socket_while_a_plugin_loops() {
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(4);
     loop {
         let body = http_get(addr, "/health/status").await;
-        let runs = body["plugins"]
-            .as_array()
-            .expect("plugins")
-            .iter()
-            .find(|p| p["name"] == "good")
-            .expect("good")["runs"]
-            .as_u64()
-            .expect("runs");
+        let runs =
+            body["plugins"].as_array().expect("plugins").iter().find(|p| p["name"] == "good").expect("good")["runs"]
+                .as_u64()
+                .expect("runs");
         if runs >= 2 {
             break;
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "good check did not run twice: {body}"
-        );
+        assert!(tokio::time::Instant::now() < deadline, "good check did not run twice: {body}");
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    assert_eq!(
-        daemon.results.get("looper").map(|r| r.runs).unwrap_or(0),
-        0,
-        "looper cannot have finished yet"
-    );
+    assert_eq!(daemon.results.get("looper").map(|r| r.runs).unwrap_or(0), 0, "looper cannot have finished yet");
     let live = http_get(addr, "/health/live").await;
     assert_eq!(live["status"], "pass");
 

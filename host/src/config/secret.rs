@@ -1,0 +1,64 @@
+//! [`Secret`]: a configuration value that may come from the environment and
+//! never prints itself.
+
+use std::fmt;
+
+use serde::Deserialize;
+
+/// A secret-bearing value: `"literal"` or `{ env = "NAME" }`. Its `Debug`
+/// output is redacted, so a config dump or an error never shows it.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum Secret {
+    /// Written in the file.
+    Literal(String),
+    /// Read from an environment variable at start-up (and on reload).
+    Env {
+        /// The variable's name.
+        env: String,
+    },
+}
+
+impl Secret {
+    /// The value. `field` names the setting in the error.
+    pub fn resolve(&self, field: &str) -> Result<String, String> {
+        match self {
+            Self::Literal(value) => Ok(value.clone()),
+            Self::Env { env } => {
+                std::env::var(env).map_err(|_| format!("field `{field}`: environment variable {env} is not set"))
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Literal(_) => f.write_str("Secret(***)"),
+            Self::Env { env } => write!(f, "Secret(env {env})"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_the_value() {
+        let secret = Secret::Literal("mongodb://user:hunter2@db".into());
+        assert_eq!(format!("{secret:?}"), "Secret(***)");
+    }
+
+    #[test]
+    fn env_values_resolve_or_name_the_variable() {
+        let secret = Secret::Env { env: "VIGIL_TEST_SURELY_UNSET_VARIABLE".into() };
+        let err = secret.resolve("endpoints.redis_url").unwrap_err();
+        assert_eq!(
+            err,
+            "field `endpoints.redis_url`: environment variable VIGIL_TEST_SURELY_UNSET_VARIABLE is not set"
+        );
+        let path = Secret::Env { env: "PATH".into() };
+        assert!(path.resolve("x").is_ok());
+    }
+}

@@ -1,0 +1,243 @@
+//! `/health/live`, `/health/ready[/{check}]`, `/health/status`, `/health/metrics`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde_json::json;
+
+use super::query::ReadyQuery;
+use super::{ApiError, health_json};
+use crate::daemon::{Daemon, FailedPlugin};
+use crate::manifest::PluginKind;
+use crate::results::{CheckRecord, CheckResult, Status};
+use crate::runtime::Plugin;
+use crate::scheduler::HEARTBEAT;
+
+/// A heartbeat older than this makes `/health/live` fail.
+pub const LIVENESS_GRACE: Duration = Duration::from_secs(10 * HEARTBEAT.as_secs());
+
+pub async fn live(State(daemon): State<Arc<Daemon>>) -> Response {
+    match daemon.heartbeat.age() {
+        Some(age) if age > LIVENESS_GRACE => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "fail", "detail": format!("scheduler stalled for {}s", age.as_secs()) })),
+        )
+            .into_response(),
+        Some(_) => Json(json!({ "status": "pass" })).into_response(),
+        None => Json(json!({ "status": "pass", "detail": "starting" })).into_response(),
+    }
+}
+
+/// One check's verdict for readiness.
+struct Verdict {
+    name: String,
+    passed: bool,
+    status: Status,
+    detail: String,
+}
+
+fn verdict(daemon: &Daemon, plugin: &Plugin, record: Option<&CheckRecord>) -> Verdict {
+    let status = record.map_or(Status::Unknown, |r| r.effective);
+    let passed = match status {
+        Status::Ok => true,
+        Status::Degraded => daemon.config.ready_on_degraded,
+        Status::Down | Status::Unknown => false,
+    };
+    let detail = match record.and_then(|r| r.latest.as_ref()) {
+        Some(result) => result.detail.clone(),
+        None => "has not run yet".to_owned(),
+    };
+    Verdict { name: plugin.name().to_owned(), passed, status, detail }
+}
+
+fn respond(verdicts: &[Verdict], verbose: bool) -> Response {
+    let passed = verdicts.iter().all(|v| v.passed);
+    let code = if passed { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    if verbose {
+        let mut text = String::new();
+        for v in verdicts {
+            if v.passed {
+                text.push_str(&format!("[+]{} ok\n", v.name));
+            } else {
+                text.push_str(&format!("[-]{} failed: {}: {}\n", v.name, v.status.as_str(), one_line(&v.detail)));
+            }
+        }
+        text.push_str(if passed { "readyz check passed\n" } else { "readyz check failed\n" });
+        return (code, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response();
+    }
+    let checks: BTreeMap<&str, serde_json::Value> = verdicts
+        .iter()
+        .map(|v| (v.name.as_str(), json!({ "passed": v.passed, "status": v.status, "detail": v.detail })))
+        .collect();
+    (code, Json(json!({ "status": if passed { "pass" } else { "fail" }, "checks": checks }))).into_response()
+}
+
+fn one_line(text: &str) -> &str {
+    text.lines().next().unwrap_or_default()
+}
+
+fn checks(daemon: &Daemon) -> Vec<Arc<Plugin>> {
+    daemon.plugins.load().plugins.iter().filter(|p| p.kind() == PluginKind::Check).cloned().collect()
+}
+
+pub async fn ready(State(daemon): State<Arc<Daemon>>, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
+    let query = ReadyQuery::parse(raw.as_deref())?;
+    let checks = checks(&daemon);
+    if let Some(unknown) = query.exclude.iter().find(|name| !checks.iter().any(|p| p.name() == name.as_str())) {
+        return Err(ApiError::bad_request(format!("exclude: no check named {unknown:?}")));
+    }
+    let records = daemon.results.snapshot();
+    let verdicts: Vec<Verdict> = checks
+        .iter()
+        .filter(|p| p.manifest.critical && !query.exclude.iter().any(|name| name == p.name()))
+        .map(|p| verdict(&daemon, p, records.get(p.name())))
+        .collect();
+    Ok(respond(&verdicts, query.verbose))
+}
+
+pub async fn ready_one(
+    State(daemon): State<Arc<Daemon>>,
+    Path(check): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let query = ReadyQuery::parse(raw.as_deref())?;
+    let plugin = checks(&daemon)
+        .into_iter()
+        .find(|p| p.name() == check)
+        .ok_or_else(|| ApiError::not_found(format!("no check named {check:?}")))?;
+    let record = daemon.results.get(&check);
+    Ok(respond(&[verdict(&daemon, &plugin, record.as_ref())], query.verbose))
+}
+
+#[derive(Serialize)]
+pub(super) struct PluginStatus {
+    pub name: String,
+    pub kind: PluginKind,
+    pub version: String,
+    pub origin: String,
+    pub digest: String,
+    pub api_version: String,
+    pub subsystem: Option<String>,
+    pub summary: Option<String>,
+    pub critical: bool,
+    pub interval_seconds: f64,
+    pub timeout_seconds: f64,
+    /// The effective status (after rise/fall); checks only.
+    pub status: Option<Status>,
+    pub runs: u64,
+    pub faults: u64,
+    pub result: Option<CheckResult>,
+}
+
+/// Security-tool availability, gathered from `tool_*` observations.
+#[derive(Default, Serialize)]
+struct ToolStatus {
+    available: bool,
+    image_present: bool,
+    binary_present: bool,
+    version: Option<String>,
+}
+
+pub(super) fn plugin_statuses(daemon: &Daemon) -> Vec<PluginStatus> {
+    let records = daemon.results.snapshot();
+    daemon
+        .plugins
+        .load()
+        .plugins
+        .iter()
+        .map(|plugin| {
+            let record = records.get(plugin.name()).cloned().unwrap_or_default();
+            let description = plugin.description();
+            PluginStatus {
+                name: plugin.name().to_owned(),
+                kind: plugin.kind(),
+                version: plugin.manifest.version.clone(),
+                origin: plugin.origin.to_string(),
+                digest: plugin.digest.clone(),
+                api_version: plugin.api_version.clone(),
+                subsystem: description.map(|d| d.subsystem.clone()),
+                summary: description.map(|d| d.summary.clone()),
+                critical: plugin.manifest.critical,
+                interval_seconds: plugin.manifest.interval.as_secs_f64(),
+                timeout_seconds: plugin.manifest.timeout.as_secs_f64(),
+                status: (plugin.kind() == PluginKind::Check).then_some(record.effective),
+                runs: record.runs,
+                faults: record.faults,
+                result: record.latest,
+            }
+        })
+        .collect()
+}
+
+fn security_tools(plugins: &[PluginStatus]) -> BTreeMap<String, ToolStatus> {
+    let mut tools: BTreeMap<String, ToolStatus> = BTreeMap::new();
+    let observations = plugins.iter().filter_map(|p| p.result.as_ref()).flat_map(|r| r.observations.iter());
+    for observation in observations {
+        let Some(tool) = observation.labels.get("tool") else { continue };
+        let entry = tools.entry(tool.clone()).or_default();
+        let on = observation.value > 0.0;
+        match observation.name.as_str() {
+            "tool_available" => entry.available = on,
+            "tool_image_present" => entry.image_present = on,
+            "tool_binary_present" => entry.binary_present = on,
+            "tool_version" => entry.version = observation.labels.get("version").cloned(),
+            _ => {}
+        }
+    }
+    tools
+}
+
+/// The worst of several statuses; `unknown` ranks between degraded and down.
+pub fn worst(statuses: impl Iterator<Item = Status>) -> Status {
+    statuses.max_by_key(|status| status.rank()).unwrap_or(Status::Ok)
+}
+
+pub async fn status(State(daemon): State<Arc<Daemon>>, headers: HeaderMap) -> Response {
+    let plugins = plugin_statuses(&daemon);
+    let overall = worst(plugins.iter().filter_map(|p| p.status));
+    let wants_health_json = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .any(|accept| accept.contains("application/health+json"));
+    if wants_health_json {
+        return health_json::render(overall, &plugins);
+    }
+    let failed: Vec<FailedPlugin> = daemon.plugins.load().failed.clone();
+    Json(json!({
+        "status": overall,
+        "version": env!("CARGO_PKG_VERSION"),
+        "uptime_seconds": daemon.started.elapsed().as_secs_f64(),
+        "security_tools": security_tools(&plugins),
+        "plugins": plugins,
+        "failed_plugins": failed,
+    }))
+    .into_response()
+}
+
+pub async fn counters(State(daemon): State<Arc<Daemon>>) -> Json<serde_json::Value> {
+    let set = daemon.plugins.load();
+    let records = daemon.results.snapshot();
+    let active_sessions: Option<f64> = records
+        .values()
+        .filter_map(|r| r.latest.as_ref())
+        .flat_map(|r| r.observations.iter())
+        .filter(|o| o.name == "active_sessions")
+        .map(|o| o.value)
+        .reduce(|a, b| a + b);
+    Json(json!({
+        "active_sessions": active_sessions,
+        "plugins_loaded": set.plugins.len(),
+        "plugins_failed": set.failed.len(),
+        "checks_run": records.values().map(|r| r.runs).sum::<u64>(),
+        "check_faults": records.values().map(|r| r.faults).sum::<u64>(),
+        "capability_refusals": daemon.runtime.services().refused_calls(),
+        "uptime_seconds": daemon.started.elapsed().as_secs_f64(),
+    }))
+}
