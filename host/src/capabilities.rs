@@ -39,6 +39,8 @@ pub struct Services {
     pub mongo: Arc<MongoBackend>,
     /// The Docker engine (always configured: `DOCKER_HOST` or the local socket).
     pub docker: Arc<DockerBackend>,
+    /// Program lookup for `exec`.
+    pub exec: exec::ExecBackend,
 }
 
 impl Default for Services {
@@ -55,6 +57,7 @@ impl Services {
             redis: None,
             mongo: Arc::new(MongoBackend::default()),
             docker: Arc::new(DockerBackend::new(None, Endpoints::default().call_timeout)),
+            exec: exec::ExecBackend::default(),
         }
     }
 
@@ -85,6 +88,7 @@ impl Services {
             redis,
             mongo: Arc::new(mongo),
             docker: Arc::new(DockerBackend::new(endpoints.docker_host.as_deref(), timeout)),
+            exec: exec::ExecBackend { path: endpoints.exec_path.clone() },
         })
     }
 

@@ -9,6 +9,9 @@ use std::sync::Arc;
 use vigil_host::capabilities::Services;
 use vigil_host::runtime::{Runtime, RuntimeOptions};
 
+pub mod daemon;
+pub mod services;
+
 /// Paths of the compiled fixture components.
 pub mod fixtures {
     include!(concat!(env!("OUT_DIR"), "/fixtures.rs"));

@@ -22,12 +22,41 @@ pub const MAX_TIMEOUT: Duration = Duration::from_secs(60);
 /// Most arguments a plugin may pass.
 const MAX_ARGS: usize = 64;
 
+/// Where programs are looked up.
+#[derive(Debug, Clone, Default)]
+pub struct ExecBackend {
+    /// `PATH` for the child; `None` uses the daemon's.
+    pub path: Option<String>,
+}
+
+/// Resolve a bare program name on `path` (an absolute name stays as it is).
+fn resolve(program: &str, path: Option<&str>) -> std::path::PathBuf {
+    let Some(path) = path else { return program.into() };
+    if program.contains('/') {
+        return program.into();
+    }
+    std::env::split_paths(path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
+        .unwrap_or_else(|| program.into())
+}
+
 /// Run `program` with `args`; kill it after `timeout`.
 pub async fn run(program: &str, args: &[String], timeout: Duration) -> Result<Output, CapabilityError> {
+    run_with_path(program, args, timeout, None).await
+}
+
+/// Run `program`, looked up on `path`, with `args`; kill it after `timeout`.
+pub async fn run_with_path(
+    program: &str,
+    args: &[String],
+    timeout: Duration,
+    path: Option<&str>,
+) -> Result<Output, CapabilityError> {
     if args.len() > MAX_ARGS {
         return Err(CapabilityError::Failed(format!("exec: at most {MAX_ARGS} arguments")));
     }
-    let mut command = Command::new(program);
+    let mut command = Command::new(resolve(program, path));
     command
         .args(args)
         .env_clear()
@@ -39,6 +68,9 @@ pub async fn run(program: &str, args: &[String], timeout: Duration) -> Result<Ou
         if let Some(value) = std::env::var_os(name) {
             command.env(name, value);
         }
+    }
+    if let Some(path) = path {
+        command.env("PATH", path);
     }
     let mut child = command
         .spawn()
@@ -87,7 +119,8 @@ impl Host for HostState {
         if let Err(refusal) = grants::exec(&self.plugin.grants, &program) {
             return Ok(Err(self.services.refuse(&self.plugin.name, refusal)));
         }
-        Ok(run(&program, &args, Duration::from_millis(u64::from(timeout_ms))).await)
+        let timeout = Duration::from_millis(u64::from(timeout_ms));
+        Ok(run_with_path(&program, &args, timeout, self.services.exec.path.as_deref()).await)
     }
 }
 

@@ -28,6 +28,10 @@ pub struct Endpoints {
     /// `tcp://127.0.0.1:2375`). Default: `DOCKER_HOST`, then the local socket.
     #[serde(default)]
     pub docker_host: Option<String>,
+    /// `PATH` used to find the programs plugins may run (`grants.exec`).
+    /// Default: the daemon's own `PATH`.
+    #[serde(default)]
+    pub exec_path: Option<String>,
     /// The Secure Controls Framework workbook (`.xlsx`).
     #[serde(default)]
     pub scf_workbook: Option<PathBuf>,
@@ -47,6 +51,7 @@ impl Default for Endpoints {
             mongodb_uri: None,
             mongodb_fallback_uri: None,
             docker_host: None,
+            exec_path: None,
             scf_workbook: None,
             call_timeout: default_call_timeout(),
         }

@@ -1,9 +1,11 @@
 //! End-to-end tests: one binary, one module per area (keeps link time down).
 
 mod cache;
+mod docker;
 mod examples;
 mod faults;
 mod golden;
 mod grants;
+mod integrity;
 mod loading;
 mod routes;

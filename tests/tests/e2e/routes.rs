@@ -127,3 +127,86 @@ async fn http_get(addr: std::net::SocketAddr, path: &str) -> serde_json::Value {
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     serde_json::from_str(body).expect("JSON body")
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_follows_critical_checks_with_exclude_and_verbose() {
+    let dir = PluginDir::new();
+    dir.misbehaving("db", "ok", "2s", "critical = true");
+    dir.misbehaving("sessions", "error", "2s", "critical = true");
+    dir.misbehaving("optional", "error", "2s", "");
+    let daemon = daemon_with(&dir).await;
+    for plugin in daemon.plugins.load().plugins.iter() {
+        scheduler::run_once(plugin, &daemon.results).await;
+    }
+
+    let (code, body) = get(&daemon, "/health/ready").await;
+    assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(body["status"], "fail");
+    assert_eq!(body["checks"]["sessions"]["passed"], false);
+    assert!(body["checks"].get("optional").is_none(), "non-critical checks do not count: {body}");
+
+    let (code, body) = get(&daemon, "/health/ready?exclude=sessions").await;
+    assert_eq!(code, StatusCode::OK, "{body}");
+    let (code, body) = get(&daemon, "/health/ready/db").await;
+    assert_eq!((code, body["status"].as_str()), (StatusCode::OK, Some("pass")));
+    let (code, _) = get(&daemon, "/health/ready/optional").await;
+    assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE);
+    let (code, body) = get(&daemon, "/health/ready/nope").await;
+    assert_eq!(code, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"], "no check named \"nope\"");
+
+    let response = server::router(Arc::clone(&daemon))
+        .oneshot(Request::get("/health/ready?verbose").body(Body::empty()).expect("request"))
+        .await
+        .expect("infallible");
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let text =
+        String::from_utf8(response.into_body().collect().await.expect("body").to_bytes().to_vec()).expect("utf-8");
+    assert_eq!(
+        text,
+        "[+]db ok\n[-]sessions failed: down: plugin error: the fixture failed on purpose\nreadyz check failed\n"
+    );
+
+    for (query, message) in [
+        ("/health/ready?verbos", "unknown query parameter `verbos` (expected `verbose` or `exclude`)"),
+        ("/health/ready?verbose=maybe", "query parameter `verbose`: expected true or false, got \"maybe\""),
+        ("/health/ready?exclude=ghost", "exclude: no check named \"ghost\""),
+    ] {
+        let (code, body) = get(&daemon, query).await;
+        assert_eq!(code, StatusCode::BAD_REQUEST, "{query}");
+        assert_eq!(body["error"], message, "{query}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_speaks_health_json_when_asked() {
+    let dir = PluginDir::new();
+    dir.misbehaving("good", "ok", "2s", "");
+    dir.misbehaving("slow-lane", "degraded", "2s", "");
+    let daemon = daemon_with(&dir).await;
+    for plugin in daemon.plugins.load().plugins.iter() {
+        scheduler::run_once(plugin, &daemon.results).await;
+    }
+    let response = server::router(Arc::clone(&daemon))
+        .oneshot(
+            Request::get("/health/status")
+                .header("accept", "application/health+json")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("infallible");
+    assert_eq!(response.headers()["content-type"], "application/health+json");
+    let bytes = response.into_body().collect().await.expect("body").to_bytes();
+    let body: serde_json::Value = serde_json::from_slice(&bytes).expect("JSON");
+    assert_eq!(body["status"], "warn");
+    assert_eq!(body["serviceId"], "vigil");
+    let status = &body["checks"]["fixture:status"];
+    let entries = status.as_array().expect("one entry per fixture plugin");
+    assert_eq!(entries.len(), 2);
+    let slow = entries.iter().find(|e| e["componentId"] == "slow-lane").expect("slow-lane");
+    assert_eq!(slow["status"], "warn");
+    assert_eq!(slow["observedValue"], "fallback");
+    assert_eq!(slow["output"], "running on the fallback");
+    assert_eq!(body["checks"]["fixture:duration"][0]["observedUnit"], "s");
+}
