@@ -13,9 +13,14 @@ pub fn installed(program: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// Print why a test is skipped; returns `true` when it must be.
+/// Print why a test is skipped; returns `true` when it must be. With
+/// `VIGIL_REQUIRE_SERVICES` set (as `.ci/run` does), a missing program is a
+/// failure instead.
 pub fn skip_unless_installed(programs: &[&str]) -> bool {
     match programs.iter().find(|p| !installed(p)) {
+        Some(missing) if std::env::var_os("VIGIL_REQUIRE_SERVICES").is_some() => {
+            panic!("{missing} is not installed, and VIGIL_REQUIRE_SERVICES is set")
+        }
         Some(missing) => {
             eprintln!("skipped: {missing} is not installed (.ci/run installs it)");
             true

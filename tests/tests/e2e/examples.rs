@@ -17,7 +17,24 @@ fn repo() -> PathBuf {
 fn annotated_config_is_valid() {
     let config = DaemonConfig::load(&repo().join("examples/vigil.toml")).expect("examples/vigil.toml is valid");
     assert_eq!(config.listen.to_string(), "127.0.0.1:8787");
-    assert!(config.plugins.contains_key("cache-backend"));
+    assert!(config.plugins.contains_key("session-storage"));
+    assert_eq!(config.critical_checks.as_deref(), Some(&["database".to_owned(), "session-storage".to_owned()][..]));
+}
+
+#[test]
+fn kubernetes_configmap_holds_a_valid_config() {
+    let yaml = std::fs::read_to_string(repo().join("examples/kubernetes/configmap.yaml")).expect("configmap");
+    let (_, block) = yaml.split_once("vigil.toml: |\n").expect("vigil.toml key");
+    let toml: String = block
+        .lines()
+        .take_while(|line| line.is_empty() || line.starts_with("    "))
+        .map(|line| format!("{}\n", line.strip_prefix("    ").unwrap_or(line)))
+        .collect();
+    let config = DaemonConfig::parse(&toml, "configmap.yaml#vigil.toml").expect("valid vigil.toml in the ConfigMap");
+    assert_eq!(config.listen.port(), 8787);
+    assert_eq!(config.plugins["database"].fall, Some(3));
+    let deployment = std::fs::read_to_string(repo().join("examples/kubernetes/deployment.yaml")).expect("deployment");
+    assert!(deployment.contains("path: /health/live") && deployment.contains("path: /health/ready"));
 }
 
 fn copy_dir(from: &Path, to: &Path) {
