@@ -4,32 +4,18 @@
 //!
 //! `cargo bench -p vigil-host --bench startup` (set `VIGIL_BENCH_RUNS`, default 5).
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::process::{Command, Stdio};
+
 use std::time::{Duration, Instant};
+use support::{Daemon, free_port};
 
 const VIGIL: &str = env!("CARGO_BIN_EXE_vigil");
 
-struct Daemon(Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("port")
-}
-
 fn status(port: u16) -> Option<serde_json::Value> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    write!(stream, "GET /health/status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").ok()?;
-    let mut text = String::new();
-    stream.read_to_string(&mut text).ok()?;
-    serde_json::from_str(text.split_once("\r\n\r\n")?.1).ok()
+    support::get(port, "/health/status").map(|(_, body)| body)
 }
 
 fn all_checks_ran(body: &serde_json::Value) -> bool {

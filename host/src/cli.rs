@@ -103,6 +103,22 @@ impl DaemonArgs {
     }
 }
 
+impl DaemonArgs {
+    /// The configuration for a one-shot command: text logs at `level` on
+    /// stderr unless the command line says otherwise, so stdout stays clean.
+    fn load_one_shot_config(&self, level: &str) -> anyhow::Result<DaemonConfig> {
+        let mut config = self.load_config(None)?;
+        if self.log_format.is_none() {
+            config.log.format = LogFormat::Text;
+        }
+        if self.log_level.is_none() {
+            config.log.level = level.to_owned();
+        }
+        crate::telemetry::init(config.log.format, &config.log.level);
+        Ok(config)
+    }
+}
+
 /// Output format of the one-shot commands.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {

@@ -1,10 +1,13 @@
 //! The `vigil` binary as a user runs it: help, one-shot commands, and the
 //! daemon serving on a real socket until SIGTERM.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+mod support;
+
+use std::io::Read;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use support::{Daemon, free_port, get};
 
 const VIGIL: &str = env!("CARGO_BIN_EXE_vigil");
 
@@ -13,30 +16,6 @@ fn vigil() -> Command {
     // The artifact cache the end-to-end tests share: each component compiles once per run.
     command.env("VIGIL_CACHE_DIR", std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("vigil-artifacts"));
     command
-}
-
-struct Daemon(Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
-}
-
-/// GET `path`; `None` while nothing listens yet.
-fn get(port: u16, path: &str) -> Option<(u16, serde_json::Value)> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").ok()?;
-    let mut text = String::new();
-    stream.read_to_string(&mut text).ok()?;
-    let (head, body) = text.split_once("\r\n\r\n")?;
-    let code = head.split_whitespace().nth(1)?.parse().ok()?;
-    Some((code, serde_json::from_str(body).ok()?))
 }
 
 /// Poll until `ready` accepts an answer, at most `limit`.

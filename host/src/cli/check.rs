@@ -7,11 +7,10 @@ use clap::Args;
 use serde::Serialize;
 
 use super::{DaemonArgs, OutputFormat, print_json};
-use crate::config::LogFormat;
 use crate::daemon::{Daemon, FailedPlugin};
 use crate::manifest::PluginKind;
 use crate::results::{CheckResult, Status};
-use crate::{scheduler, telemetry};
+use crate::scheduler;
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
@@ -37,14 +36,7 @@ struct Output<'a> {
 }
 
 pub async fn execute(args: CheckArgs) -> anyhow::Result<ExitCode> {
-    let mut config = args.daemon.load_config(None)?;
-    if args.daemon.log_format.is_none() {
-        config.log.format = LogFormat::Text;
-    }
-    if args.daemon.log_level.is_none() {
-        config.log.level = "warn".to_owned();
-    }
-    telemetry::init(config.log.format, &config.log.level);
+    let config = args.daemon.load_one_shot_config("warn")?;
     let daemon = Daemon::start(config).await?;
     let set = daemon.plugins.load();
     let checks: Vec<_> = set.plugins.iter().filter(|p| p.kind() == PluginKind::Check).cloned().collect();

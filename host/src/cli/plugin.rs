@@ -142,14 +142,7 @@ struct Listed<'a> {
 }
 
 async fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
-    let mut config = args.daemon.load_config(None)?;
-    if args.daemon.log_format.is_none() {
-        config.log.format = LogFormat::Text;
-    }
-    if args.daemon.log_level.is_none() {
-        config.log.level = "off".to_owned();
-    }
-    telemetry::init(config.log.format, &config.log.level);
+    let config = args.daemon.load_one_shot_config("off")?;
     let daemon = Daemon::start(config).await?;
     let set = daemon.plugins.load();
     let listed: Vec<Listed<'_>> = set
