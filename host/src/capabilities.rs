@@ -27,12 +27,14 @@ use self::docker::DockerBackend;
 use self::mongo::{MongoBackend, MongoEndpoint};
 use self::redis::RedisBackend;
 use crate::config::Endpoints;
+use crate::metrics::Metrics;
 use crate::runtime::bindings::CapabilityError;
 
 /// Backends shared by every plugin's store, and capability counters.
-#[derive(Debug)]
 pub struct Services {
     refused: AtomicU64,
+    /// Where refusals (and check runs, through the scheduler) are counted.
+    pub metrics: Arc<Metrics>,
     /// Redis, when `endpoints.redis_url` is set.
     pub redis: Option<Arc<RedisBackend>>,
     /// MongoDB primary and fallback.
@@ -41,6 +43,17 @@ pub struct Services {
     pub docker: Arc<DockerBackend>,
     /// Program lookup for `exec`.
     pub exec: exec::ExecBackend,
+}
+
+impl std::fmt::Debug for Services {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Services")
+            .field("redis", &self.redis)
+            .field("mongo", &self.mongo)
+            .field("docker", &self.docker)
+            .field("exec", &self.exec)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for Services {
@@ -54,6 +67,7 @@ impl Services {
     pub fn new() -> Self {
         Self {
             refused: AtomicU64::new(0),
+            metrics: Arc::new(Metrics::default()),
             redis: None,
             mongo: Arc::new(MongoBackend::default()),
             docker: Arc::new(DockerBackend::new(None, Endpoints::default().call_timeout)),
@@ -63,7 +77,7 @@ impl Services {
 
     /// Connect (lazily) to the configured endpoints. Errors name the field,
     /// never the secret value. Must run inside a tokio runtime.
-    pub async fn connect(endpoints: &Endpoints) -> Result<Self, String> {
+    pub async fn connect(endpoints: &Endpoints, metrics: Arc<Metrics>) -> Result<Self, String> {
         let timeout = endpoints.call_timeout;
         let redis = match &endpoints.redis_url {
             Some(url) => {
@@ -85,6 +99,7 @@ impl Services {
         }
         Ok(Self {
             refused: AtomicU64::new(0),
+            metrics,
             redis,
             mongo: Arc::new(mongo),
             docker: Arc::new(DockerBackend::new(endpoints.docker_host.as_deref(), timeout)),
@@ -95,6 +110,7 @@ impl Services {
     /// Record and report a refused call.
     pub fn refuse(&self, plugin: &str, refusal: Refusal) -> CapabilityError {
         self.refused.fetch_add(1, Ordering::Relaxed);
+        self.metrics.capability_refused(plugin, refusal.capability);
         tracing::warn!(
             plugin,
             capability = refusal.capability,

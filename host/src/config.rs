@@ -26,6 +26,10 @@ pub struct DaemonConfig {
     /// Address of the HTTP server (health routes, metrics).
     #[serde(default = "default_listen")]
     pub listen: SocketAddr,
+    /// A second address serving only `/metrics` (off when absent; `/metrics`
+    /// is always on `listen` too).
+    #[serde(default)]
+    pub metrics_listen: Option<SocketAddr>,
     /// Load the plugins compiled into the binary.
     #[serde(default = "default_true")]
     pub bundled_plugins: bool,
@@ -71,6 +75,7 @@ impl Default for DaemonConfig {
     fn default() -> Self {
         Self {
             listen: default_listen(),
+            metrics_listen: None,
             bundled_plugins: true,
             plugin_dirs: Vec::new(),
             cache_dir: None,

@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::capabilities::Services;
 use crate::config::DaemonConfig;
 use crate::loader::{self, LoadFailure, LoadReport, PluginSources};
+use crate::metrics::Metrics;
 use crate::results::ResultsStore;
 use crate::runtime::{Plugin, Runtime, RuntimeOptions};
 use crate::scheduler::Heartbeat;
@@ -60,19 +61,26 @@ pub struct Daemon {
     pub heartbeat: Arc<Heartbeat>,
     /// When the daemon started.
     pub started: Instant,
+    /// Prometheus metrics.
+    pub metrics: Arc<Metrics>,
 }
 
 impl Daemon {
     /// Build the sandbox and load every plugin the configuration names.
     pub async fn start(config: DaemonConfig) -> anyhow::Result<Arc<Self>> {
-        let services = Arc::new(Services::connect(&config.endpoints).await.map_err(anyhow::Error::msg)?);
+        let metrics = Arc::new(Metrics::new()?);
+        let services =
+            Arc::new(Services::connect(&config.endpoints, Arc::clone(&metrics)).await.map_err(anyhow::Error::msg)?);
         let runtime = Runtime::new(RuntimeOptions { cache_dir: config.effective_cache_dir() }, services)?;
         let sources = PluginSources { bundled: config.bundled_plugins, dirs: config.plugin_dirs.clone() };
         let report = loader::load_all(&runtime, &sources, &config).await;
+        let set = PluginSet::from(report);
+        metrics.plugins_changed(&set);
         Ok(Arc::new(Self {
             config,
             runtime,
-            plugins: ArcSwap::from_pointee(PluginSet::from(report)),
+            plugins: ArcSwap::from_pointee(set),
+            metrics,
             results: Arc::new(ResultsStore::new()),
             heartbeat: Arc::new(Heartbeat::default()),
             started: Instant::now(),

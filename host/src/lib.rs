@@ -17,6 +17,7 @@ pub mod config;
 pub mod daemon;
 pub mod loader;
 pub mod manifest;
+pub mod metrics;
 pub mod results;
 pub mod runtime;
 pub mod scheduler;

@@ -35,6 +35,15 @@ impl Status {
         }
     }
 
+    /// Whether a check in this status counts as passing for readiness.
+    pub fn passes(self, ready_on_degraded: bool) -> bool {
+        match self {
+            Self::Ok => true,
+            Self::Degraded => ready_on_degraded,
+            Self::Down | Self::Unknown => false,
+        }
+    }
+
     /// Lowercase name, also the metric label.
     pub fn as_str(self) -> &'static str {
         match self {

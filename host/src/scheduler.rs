@@ -57,6 +57,7 @@ pub async fn run_once(plugin: &Plugin, results: &ResultsStore) -> CheckResult {
             "check ran"
         ),
     }
+    plugin.services().metrics.check_ran(plugin.name(), &result);
     let thresholds = Thresholds { rise: plugin.manifest.rise, fall: plugin.manifest.fall };
     results.record(plugin.name(), result.clone(), thresholds);
     result

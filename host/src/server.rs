@@ -9,8 +9,11 @@ mod health_json;
 mod query;
 
 use std::sync::Arc;
+use std::time::Instant;
 
-use axum::http::StatusCode;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{Method, StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -20,7 +23,7 @@ pub use health::{LIVENESS_GRACE, worst};
 
 use crate::daemon::Daemon;
 
-/// The application's routes.
+/// The application's routes, including `/metrics`.
 pub fn router(daemon: Arc<Daemon>) -> Router {
     Router::new()
         .route("/health/live", get(health::live))
@@ -28,8 +31,40 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .route("/health/ready/{check}", get(health::ready_one))
         .route("/health/status", get(health::status))
         .route("/health/metrics", get(health::counters))
+        .route("/metrics", get(prometheus_metrics))
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(Arc::clone(&daemon), track))
         .with_state(daemon)
+}
+
+/// Only `/metrics`, for a separate listener (`metrics_listen`).
+pub fn metrics_router(daemon: Arc<Daemon>) -> Router {
+    Router::new()
+        .route("/metrics", get(prometheus_metrics))
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(Arc::clone(&daemon), track))
+        .with_state(daemon)
+}
+
+/// The Prometheus text exposition.
+async fn prometheus_metrics(State(daemon): State<Arc<Daemon>>) -> Response {
+    let body = daemon.metrics.render(&daemon);
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body).into_response()
+}
+
+/// Count and time every request by its matched route (bounded labels).
+async fn track(State(daemon): State<Arc<Daemon>>, request: Request, next: Next) -> Response {
+    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str).to_owned();
+    let method = match *request.method() {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        _ => "other",
+    };
+    let started = Instant::now();
+    let response = next.run(request).await;
+    daemon.metrics.http_request(&route, method, response.status().as_u16(), started.elapsed());
+    response
 }
 
 /// An error answer: a status code and a message for the client.

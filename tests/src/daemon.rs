@@ -40,24 +40,7 @@ impl TestDaemon {
 
     /// GET `path` with extra headers; returns status, content type and body.
     pub async fn request(&self, path: &str, headers: &[(&str, &str)]) -> (u16, String, String) {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let mut stream = tokio::net::TcpStream::connect(self.addr).await.expect("connect");
-        let mut request = format!("GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n", self.addr);
-        for (name, value) in headers {
-            request.push_str(&format!("{name}: {value}\r\n"));
-        }
-        request.push_str("\r\n");
-        stream.write_all(request.as_bytes()).await.expect("send");
-        let mut response = Vec::new();
-        stream.read_to_end(&mut response).await.expect("read");
-        let text = String::from_utf8(response).expect("utf-8");
-        let (head, body) = text.split_once("\r\n\r\n").expect("HTTP response");
-        let code = head.split_whitespace().nth(1).and_then(|c| c.parse().ok()).expect("status code");
-        let content_type = head
-            .lines()
-            .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-type: ").map(str::to_owned))
-            .unwrap_or_default();
-        (code, content_type, body.to_owned())
+        crate::http_get(self.addr, path, headers).await
     }
 
     /// GET `path` as JSON.

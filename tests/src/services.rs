@@ -202,3 +202,35 @@ pub fn script(dir: &Path, name: &str, body: &str) {
     std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).expect("write script");
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
 }
+
+/// A long-running program started for a test, stopped by PID on drop, with
+/// its output in a log file for failure messages.
+pub struct Program {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Program {
+    /// Start `program` with `args`, logging to `log`.
+    pub fn start(program: &str, args: &[String], log: PathBuf) -> Self {
+        let file = std::fs::File::create(&log).expect("log file");
+        let child = Command::new(program)
+            .args(args)
+            .stdout(file.try_clone().expect("log file"))
+            .stderr(file)
+            .spawn()
+            .unwrap_or_else(|err| panic!("{program} starts: {err}"));
+        Self { child, log }
+    }
+
+    /// What it printed so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Program {
+    fn drop(&mut self) {
+        stop(&mut self.child);
+    }
+}

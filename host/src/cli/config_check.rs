@@ -26,7 +26,7 @@ pub struct CheckArgs {
 pub async fn execute(command: ConfigCommand) -> anyhow::Result<ExitCode> {
     let ConfigCommand::Check(args) = command;
     let config = DaemonConfig::load(&args.file)?;
-    Services::connect(&config.endpoints)
+    Services::connect(&config.endpoints, std::sync::Arc::new(crate::metrics::Metrics::default()))
         .await
         .map_err(|problem| anyhow::anyhow!("{}: {problem}", args.file.display()))?;
     let sources = PluginSources { bundled: config.bundled_plugins, dirs: config.plugin_dirs.clone() };

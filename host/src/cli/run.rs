@@ -52,6 +52,22 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
         signal.cancel();
     });
 
+    if let Some(metrics_addr) = daemon.config.metrics_listen {
+        let metrics_listener = tokio::net::TcpListener::bind(metrics_addr)
+            .await
+            .with_context(|| format!("cannot listen on {metrics_addr} (metrics_listen)"))?;
+        tracing::info!(listen = %metrics_addr, "serving /metrics");
+        let stop = shutdown.clone();
+        let router = server::metrics_router(daemon.clone());
+        tokio::spawn(async move {
+            let served =
+                axum::serve(metrics_listener, router).with_graceful_shutdown(async move { stop.cancelled().await });
+            if let Err(err) = served.await {
+                tracing::error!(error = %err, "metrics server failed");
+            }
+        });
+    }
+
     let graceful = shutdown.clone();
     axum::serve(listener, server::router(daemon.clone()))
         .with_graceful_shutdown(async move { graceful.cancelled().await })

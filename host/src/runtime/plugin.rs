@@ -131,6 +131,11 @@ impl Plugin {
         self.manifest.kind
     }
 
+    /// The capability services (and metrics) this plugin's calls go through.
+    pub fn services(&self) -> &Arc<crate::capabilities::Services> {
+        &self.runtime.services
+    }
+
     /// What `describe()` said at load (checks and watchdogs).
     pub fn description(&self) -> Option<&types::Description> {
         self.description.get()

@@ -44,11 +44,7 @@ struct Verdict {
 
 fn verdict(daemon: &Daemon, plugin: &Plugin, record: Option<&CheckRecord>) -> Verdict {
     let status = record.map_or(Status::Unknown, |r| r.effective);
-    let passed = match status {
-        Status::Ok => true,
-        Status::Degraded => daemon.config.ready_on_degraded,
-        Status::Down | Status::Unknown => false,
-    };
+    let passed = status.passes(daemon.config.ready_on_degraded);
     let detail = match record.and_then(|r| r.latest.as_ref()) {
         Some(result) => result.detail.clone(),
         None => "has not run yet".to_owned(),

@@ -8,4 +8,5 @@ mod golden;
 mod grants;
 mod integrity;
 mod loading;
+mod metrics;
 mod routes;

@@ -1,0 +1,225 @@
+//! Prometheus metrics. Every family Vigil exports is named, labelled and
+//! documented here, once; the rest of the code calls the typed methods
+//! (`check_ran`, `capability_refused`, ...) and never spells a metric name.
+//!
+//! Two kinds of families:
+//! - event counters and histograms, updated when something happens;
+//! - state gauges (check status, subsystem mode, observed values), rebuilt
+//!   from the results store at scrape time, so they can never disagree with
+//!   `/health/status`.
+
+mod state;
+
+use std::time::Duration;
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
+};
+
+pub use state::{CheckView, check_views, render_state};
+
+use crate::daemon::PluginSet;
+use crate::manifest::PluginKind;
+use crate::results::CheckResult;
+
+/// The metric name prefix.
+pub const NAMESPACE: &str = "vigil";
+
+/// Buckets for check durations: 1 ms to 60 s.
+const CHECK_BUCKETS: &[f64] = &[0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];
+/// Buckets for HTTP request durations: 50 µs to 1 s.
+const HTTP_BUCKETS: &[f64] = &[0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.1, 1.0];
+
+/// How a check run ended, as a bounded label.
+pub fn outcome(result: &CheckResult) -> &'static str {
+    match result.fault {
+        None => result.status.as_str(),
+        Some("timeout") => "timeout",
+        Some("plugin_error") => "down",
+        Some(_) => "trap",
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        // Registration only fails on a duplicate or malformed family, which
+        // the unit tests rule out for this fixed set.
+        Self::new().unwrap_or_else(|err| panic!("metric families are malformed: {err}"))
+    }
+}
+
+/// Vigil's event metrics and their registry.
+pub struct Metrics {
+    registry: Registry,
+    check_runs: IntCounterVec,
+    check_duration: HistogramVec,
+    plugin_traps: IntCounterVec,
+    capability_refusals: IntCounterVec,
+    plugins_loaded: IntGaugeVec,
+    plugins_failed: IntGauge,
+    plugin_reloads: IntCounterVec,
+    http_requests: IntCounterVec,
+    http_duration: HistogramVec,
+}
+
+fn opts(name: &str, help: &str) -> Opts {
+    Opts::new(name, help).namespace(NAMESPACE)
+}
+
+impl Metrics {
+    /// Register every family (and the process collector on Linux).
+    pub fn new() -> Result<Self, prometheus::Error> {
+        let registry = Registry::new();
+        let counter = |name: &str, help: &str, labels: &[&str]| -> Result<IntCounterVec, prometheus::Error> {
+            let family = IntCounterVec::new(opts(name, help), labels)?;
+            registry.register(Box::new(family.clone()))?;
+            Ok(family)
+        };
+        let check_runs = counter(
+            "check_runs_total",
+            "Check runs by outcome (ok, degraded, down, unknown, timeout, trap).",
+            &["check", "outcome"],
+        )?;
+        let plugin_traps = counter(
+            "plugin_traps_total",
+            "Calls into a plugin that ended in a fault, by reason (timeout, memory_limit, panic, stack_overflow, trap, oversized, host_error).",
+            &["plugin", "reason"],
+        )?;
+        let capability_refusals = counter(
+            "capability_refusals_total",
+            "Capability calls refused because the plugin's manifest does not grant the target.",
+            &["plugin", "capability"],
+        )?;
+        let plugin_reloads =
+            counter("plugin_reloads_total", "Plugin reloads by outcome (success, failure).", &["outcome"])?;
+        let http_requests = counter(
+            "http_requests_total",
+            "HTTP requests by matched route, method and status code.",
+            &["route", "method", "status"],
+        )?;
+        let histogram =
+            |name: &str, help: &str, labels: &[&str], buckets: &[f64]| -> Result<HistogramVec, prometheus::Error> {
+                let family = HistogramVec::new(
+                    HistogramOpts::new(name, help).namespace(NAMESPACE).buckets(buckets.to_vec()),
+                    labels,
+                )?;
+                registry.register(Box::new(family.clone()))?;
+                Ok(family)
+            };
+        let check_duration = histogram("check_duration_seconds", "Duration of check runs.", &["check"], CHECK_BUCKETS)?;
+        let http_duration = histogram(
+            "http_request_duration_seconds",
+            "Duration of HTTP requests by matched route.",
+            &["route", "method"],
+            HTTP_BUCKETS,
+        )?;
+        let plugins_loaded = IntGaugeVec::new(opts("plugins_loaded", "Plugins loaded, by kind."), &["kind"])?;
+        registry.register(Box::new(plugins_loaded.clone()))?;
+        let plugins_failed = IntGauge::with_opts(opts("plugins_failed", "Plugins that failed to load."))?;
+        registry.register(Box::new(plugins_failed.clone()))?;
+        let build_info = IntGaugeVec::new(
+            opts("build_info", "Build information; always 1."),
+            &["version", "git_commit", "wasmtime_version"],
+        )?;
+        registry.register(Box::new(build_info.clone()))?;
+        build_info
+            .with_label_values(&[
+                env!("CARGO_PKG_VERSION"),
+                option_env!("VIGIL_GIT_COMMIT").unwrap_or("unknown"),
+                "48.0.8",
+            ])
+            .set(1);
+        for outcome in ["success", "failure"] {
+            plugin_reloads.with_label_values(&[outcome]);
+        }
+        #[cfg(target_os = "linux")]
+        registry.register(Box::new(prometheus::process_collector::ProcessCollector::new(
+            std::process::id() as i32,
+            NAMESPACE,
+        )))?;
+        Ok(Self {
+            registry,
+            check_runs,
+            check_duration,
+            plugin_traps,
+            capability_refusals,
+            plugins_loaded,
+            plugins_failed,
+            plugin_reloads,
+            http_requests,
+            http_duration,
+        })
+    }
+
+    /// A check ran.
+    pub fn check_ran(&self, check: &str, result: &CheckResult) {
+        self.check_runs.with_label_values(&[check, outcome(result)]).inc();
+        self.check_duration.with_label_values(&[check]).observe(result.duration.as_secs_f64());
+        if let Some(reason) = result.fault.filter(|fault| *fault != "plugin_error") {
+            self.plugin_traps.with_label_values(&[check, reason]).inc();
+        }
+    }
+
+    /// A call into a plugin other than a check run faulted.
+    pub fn plugin_faulted(&self, plugin: &str, reason: &str) {
+        self.plugin_traps.with_label_values(&[plugin, reason]).inc();
+    }
+
+    /// A capability call was refused.
+    pub fn capability_refused(&self, plugin: &str, capability: &str) {
+        self.capability_refusals.with_label_values(&[plugin, capability]).inc();
+    }
+
+    /// A plugin set was loaded.
+    pub fn plugins_changed(&self, set: &PluginSet) {
+        for kind in PluginKind::ALL {
+            let count = set.plugins.iter().filter(|p| p.kind() == kind).count();
+            self.plugins_loaded.with_label_values(&[kind.as_str()]).set(count as i64);
+        }
+        self.plugins_failed.set(set.failed.len() as i64);
+    }
+
+    /// A reload finished.
+    pub fn reloaded(&self, success: bool) {
+        self.plugin_reloads.with_label_values(&[if success { "success" } else { "failure" }]).inc();
+    }
+
+    /// An HTTP request was answered. `route` is the matched route template.
+    pub fn http_request(&self, route: &str, method: &str, status: u16, elapsed: Duration) {
+        self.http_requests.with_label_values(&[route, method, &status.to_string()]).inc();
+        self.http_duration.with_label_values(&[route, method]).observe(elapsed.as_secs_f64());
+    }
+
+    /// The whole exposition: event families, then state rebuilt from `daemon`.
+    pub fn render(&self, daemon: &crate::daemon::Daemon) -> String {
+        let set = daemon.plugins.load();
+        let records = daemon.results.snapshot();
+        let mut text = self.render_events();
+        text.push_str(&render_state(&check_views(&set.plugins, &records), daemon.config.ready_on_degraded));
+        text
+    }
+
+    /// The event families in the text exposition format.
+    pub fn render_events(&self) -> String {
+        let mut buffer = Vec::new();
+        if let Err(err) = TextEncoder::new().encode(&self.registry.gather(), &mut buffer) {
+            tracing::warn!(error = %err, "cannot encode metrics");
+        }
+        String::from_utf8(buffer).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn families_register_and_render() {
+        let metrics = Metrics::new().expect("families are well formed");
+        metrics.capability_refused("sneaky", "exec");
+        let text = metrics.render_events();
+        assert!(text.contains("vigil_capability_refusals_total{capability=\"exec\",plugin=\"sneaky\"} 1"), "{text}");
+        assert!(text.contains("vigil_plugin_reloads_total{outcome=\"failure\"} 0"), "{text}");
+        assert!(text.contains("# HELP vigil_build_info"), "{text}");
+    }
+}
