@@ -59,7 +59,12 @@ fn render(c: &mut Criterion) {
         let views: Vec<CheckView<'_>> = names
             .iter()
             .enumerate()
-            .map(|(i, name)| CheckView { name, subsystem: name, critical: i.is_multiple_of(10), record: records.get(name) })
+            .map(|(i, name)| CheckView {
+                name,
+                subsystem: name,
+                critical: i.is_multiple_of(10),
+                record: records.get(name),
+            })
             .collect();
         let exposition = format!("{}{}", metrics.render_events(), render_state(&views, true));
         println!("exposition with {size} checks: {} bytes, {} lines", exposition.len(), exposition.lines().count());

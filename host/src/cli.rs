@@ -5,6 +5,7 @@ mod config_check;
 mod plugin;
 mod run;
 mod scf;
+mod scrub;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -38,6 +39,9 @@ enum Command {
     /// Work with single plugins.
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
+    /// Read log lines on stdin and write them with credentials redacted on
+    /// stdout, one line out per line in, using the scrubber plugins' rules.
+    Scrub(scrub::ScrubArgs),
     /// Secure Controls Framework workbooks.
     #[command(subcommand)]
     Scf(scf::ScfCommand),
@@ -137,6 +141,7 @@ impl Cli {
             Command::Check(args) => check::execute(args).await,
             Command::Plugin(command) => plugin::execute(command).await,
             Command::Scf(command) => scf::execute(command).await,
+            Command::Scrub(args) => scrub::execute(args).await,
             Command::Config(command) => config_check::execute(command).await,
         }
     }

@@ -76,6 +76,12 @@ impl Daemon {
         let report = loader::load_all(&runtime, &sources, &config).await;
         let set = PluginSet::from(report);
         metrics.plugins_changed(&set);
+        let (engine, problems) = crate::scrubber::build(&set.plugins).await;
+        for problem in &problems {
+            tracing::error!(problem = %problem, "scrubber rule not loaded");
+        }
+        tracing::info!(rules = engine.rules().len(), "scrubber rules installed");
+        crate::scrubber::install(engine);
         Ok(Arc::new(Self {
             config,
             runtime,

@@ -21,5 +21,6 @@ pub mod metrics;
 pub mod results;
 pub mod runtime;
 pub mod scheduler;
+pub mod scrubber;
 pub mod server;
 pub mod telemetry;

@@ -196,7 +196,17 @@ impl Metrics {
         let records = daemon.results.snapshot();
         let mut text = self.render_events();
         text.push_str(&render_state(&check_views(&set.plugins, &records), daemon.config.ready_on_degraded));
+        text.push_str(&render_redactions());
         text
+    }
+
+    /// Redactions so far (kept by the scrubber across rule-set swaps).
+    /// Always present, so dashboards and alerts see the family at 0.
+    fn redactions_family() -> Result<IntCounterVec, prometheus::Error> {
+        IntCounterVec::new(
+            opts("scrubber_redactions_total", "Credentials redacted from log lines, by rule."),
+            &["rule"],
+        )
     }
 
     /// The event families in the text exposition format.
@@ -207,6 +217,24 @@ impl Metrics {
         }
         String::from_utf8(buffer).unwrap_or_default()
     }
+}
+
+/// `vigil_scrubber_redactions_total` from the scrubber's counters.
+fn render_redactions() -> String {
+    let registry = Registry::new();
+    let Ok(family) = Metrics::redactions_family() else { return String::new() };
+    if registry.register(Box::new(family.clone())).is_err() {
+        return String::new();
+    }
+    for rule in crate::scrubber::current().rules() {
+        family.with_label_values(&[rule.id.as_str()]);
+    }
+    for (rule, count) in crate::scrubber::redaction_counts() {
+        family.with_label_values(&[rule.as_str()]).inc_by(count);
+    }
+    let mut buffer = Vec::new();
+    let _ = TextEncoder::new().encode(&registry.gather(), &mut buffer);
+    String::from_utf8(buffer).unwrap_or_default()
 }
 
 #[cfg(test)]

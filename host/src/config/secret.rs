@@ -8,7 +8,7 @@ use serde::Deserialize;
 /// A secret-bearing value: `"literal"` or `{ env = "NAME" }`. Its `Debug`
 /// output is redacted, so a config dump or an error never shows it.
 #[derive(Clone, PartialEq, Eq, Deserialize)]
-#[serde(untagged)]
+#[serde(untagged, expecting = "a string, or { env = \"NAME\" } to read it from the environment")]
 pub enum Secret {
     /// Written in the file.
     Literal(String),

@@ -79,7 +79,18 @@ async fn bundled_plugins_load_without_any_directory() {
     let report = loader::load_all(&runtime(), &sources, &Default::default()).await;
     assert!(report.failures.is_empty(), "{:?}", report.failures);
     let names: Vec<&str> = report.plugins.iter().map(|p| p.name()).collect();
-    assert_eq!(names, ["cache-backend", "database", "scf-baseline", "security-tools", "session-storage"]);
+    assert_eq!(
+        names,
+        [
+            "cache-backend",
+            "cloud-credentials",
+            "common-secrets",
+            "database",
+            "scf-baseline",
+            "security-tools",
+            "session-storage"
+        ]
+    );
     assert!(report.plugins.iter().all(|p| matches!(p.origin, Origin::Bundled(_))));
     for plugin in &report.plugins {
         assert_eq!(plugin.api_version, "0.1.0", "{}", plugin.name());

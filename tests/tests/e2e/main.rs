@@ -8,5 +8,7 @@ mod golden;
 mod grants;
 mod integrity;
 mod loading;
+mod logging;
 mod metrics;
 mod routes;
+mod scrubber;

@@ -75,6 +75,8 @@ async fn live_exposition_passes_promtool_without_findings() {
         "vigil_observed_controls{check=\"scf-baseline\"} 80",
         "vigil_observed_tool_available{check=\"security-tools\",tool=\"trivy\"} 0",
         "vigil_plugins_loaded{kind=\"check\"} 8",
+        "vigil_plugins_loaded{kind=\"scrubber\"} 2",
+        "vigil_scrubber_redactions_total{rule=\"aws-access-key-id\"} ",
         "vigil_http_requests_total{method=\"GET\",route=\"/health/ready\",status=\"503\"} 1",
         "vigil_http_requests_total{method=\"GET\",route=\"unmatched\",status=\"404\"} 1",
         "vigil_check_duration_seconds_bucket{check=\"database\",le=",
