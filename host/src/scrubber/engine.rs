@@ -77,6 +77,18 @@ fn already_masked(secret: &str) -> bool {
         || (secret.len() >= 3 && secret.bytes().all(|b| b == b'*' || b == b'x' || b == b'X'))
 }
 
+impl CompiledRule {
+    /// The rule's regex (for comparisons and tools).
+    pub fn regex(&self) -> &Regex {
+        &self.regex
+    }
+
+    /// The capture group holding the secret.
+    pub fn secret_group(&self) -> usize {
+        self.secret_group
+    }
+}
+
 impl Engine {
     /// Compile the rules of several plugins. Bad rules are returned as
     /// errors naming plugin and rule; the others are kept.
