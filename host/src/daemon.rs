@@ -63,6 +63,9 @@ pub struct Daemon {
     pub started: Instant,
     /// Prometheus metrics.
     pub metrics: Arc<Metrics>,
+    /// The scrubber engine built from this daemon's scrubber plugins (also
+    /// installed process-wide for the log writer).
+    pub scrubber: Arc<crate::scrubber::Engine>,
 }
 
 impl Daemon {
@@ -81,12 +84,14 @@ impl Daemon {
             tracing::error!(problem = %problem, "scrubber rule not loaded");
         }
         tracing::info!(rules = engine.rules().len(), "scrubber rules installed");
-        crate::scrubber::install(engine);
+        let scrubber = Arc::new(engine);
+        crate::scrubber::install(Arc::clone(&scrubber));
         Ok(Arc::new(Self {
             config,
             runtime,
             plugins: ArcSwap::from_pointee(set),
             metrics,
+            scrubber,
             results: Arc::new(ResultsStore::new()),
             heartbeat: Arc::new(Heartbeat::default()),
             started: Instant::now(),

@@ -196,7 +196,7 @@ impl Metrics {
         let records = daemon.results.snapshot();
         let mut text = self.render_events();
         text.push_str(&render_state(&check_views(&set.plugins, &records), daemon.config.ready_on_degraded));
-        text.push_str(&render_redactions());
+        text.push_str(&render_redactions(&daemon.scrubber));
         text
     }
 
@@ -220,13 +220,13 @@ impl Metrics {
 }
 
 /// `vigil_scrubber_redactions_total` from the scrubber's counters.
-fn render_redactions() -> String {
+fn render_redactions(engine: &crate::scrubber::Engine) -> String {
     let registry = Registry::new();
     let Ok(family) = Metrics::redactions_family() else { return String::new() };
     if registry.register(Box::new(family.clone())).is_err() {
         return String::new();
     }
-    for rule in crate::scrubber::current().rules() {
+    for rule in engine.rules() {
         family.with_label_values(&[rule.id.as_str()]);
     }
     for (rule, count) in crate::scrubber::redaction_counts() {

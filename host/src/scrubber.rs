@@ -26,8 +26,8 @@ pub fn current() -> Arc<Engine> {
 }
 
 /// Make `engine` the one every log line goes through.
-pub fn install(engine: Engine) {
-    CURRENT.store(Arc::new(engine));
+pub fn install(engine: Arc<Engine>) {
+    CURRENT.store(engine);
 }
 
 /// Count redactions by rule. Counts survive engine swaps, so the metric stays monotonic.
