@@ -36,13 +36,26 @@ fn daemon_logs_are_json_and_free_of_planted_secrets() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("vigil runs");
-    // Let the leaky check log a few times, then stop the daemon.
+    // Start the daemon, let the leaky check log, then stop it.
     let started = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(started.elapsed() < Duration::from_secs(60), "daemon did not start");
         std::thread::sleep(Duration::from_millis(50));
     }
-    std::thread::sleep(Duration::from_millis(600));
+    // Wait (bounded) until the leaky check has run, and so logged, twice.
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio");
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+    loop {
+        let runs = runtime.block_on(vigil_tests::try_http_get(addr, "/health/status", &[])).and_then(|(_, _, body)| {
+            let status: serde_json::Value = serde_json::from_str(&body).ok()?;
+            status["plugins"].as_array()?.iter().find(|p| p["name"] == "leaky")?["runs"].as_u64()
+        });
+        if runs >= Some(2) {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "the leaky check did not run twice");
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
     let mut logs = String::new();
     child.stderr.take().expect("stderr").read_to_string(&mut logs).expect("read logs");
