@@ -118,7 +118,10 @@ impl DaemonArgs {
         if self.log_level.is_none() {
             config.log.level = level.to_owned();
         }
-        crate::telemetry::init(config.log.format, &config.log.level);
+        if config.log.console == crate::config::Console::Stdout {
+            config.log.console = crate::config::Console::Stderr;
+        }
+        crate::telemetry::init(&config.log)?;
         Ok(config)
     }
 }

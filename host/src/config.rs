@@ -99,16 +99,64 @@ pub struct LogConfig {
     /// A `tracing` filter, e.g. `info` or `info,vigil::plugin=debug`.
     #[serde(default = "default_level")]
     pub level: String,
+    /// Console output: `stderr` (default), `stdout` or `off`.
+    #[serde(default)]
+    pub console: Console,
+    /// Also write to this file, rotated by size.
+    #[serde(default)]
+    pub file: Option<PathBuf>,
+    /// Rotate the log file once it grows past this many bytes.
+    #[serde(default = "default_max_file_bytes")]
+    pub max_file_bytes: u64,
+    /// Rotated files kept (`vigil.log.1` … `vigil.log.N`).
+    #[serde(default = "default_max_files")]
+    pub max_files: usize,
 }
 
 fn default_level() -> String {
     "info".to_owned()
 }
 
+fn default_max_file_bytes() -> u64 {
+    64 * 1024 * 1024
+}
+
+fn default_max_files() -> usize {
+    5
+}
+
 impl Default for LogConfig {
     fn default() -> Self {
-        Self { format: LogFormat::default(), level: default_level() }
+        Self {
+            format: LogFormat::default(),
+            level: default_level(),
+            console: Console::default(),
+            file: None,
+            max_file_bytes: default_max_file_bytes(),
+            max_files: default_max_files(),
+        }
     }
+}
+
+impl LogConfig {
+    /// Text logs at `level` on stderr: what one-shot commands use, so their
+    /// stdout stays clean for results.
+    pub fn one_shot(level: &str) -> Self {
+        Self { format: LogFormat::Text, level: level.to_owned(), ..Self::default() }
+    }
+}
+
+/// Where console log lines go.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Console {
+    /// Standard error (commands keep stdout for their results).
+    #[default]
+    Stderr,
+    /// Standard output.
+    Stdout,
+    /// No console output (use `file`).
+    Off,
 }
 
 /// Log line format.

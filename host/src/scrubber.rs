@@ -4,6 +4,8 @@
 //! the plugin set changes.
 
 pub mod engine;
+pub mod follow;
+pub mod verify;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -67,7 +69,16 @@ pub async fn build(plugins: &[Arc<Plugin>]) -> (Engine, Vec<String>) {
             Err(fault) => problems.push(format!("scrubber plugin {}: rules() failed: {fault}", plugin.name())),
         }
     }
-    let (engine, errors) = Engine::build(sets.iter().map(|(name, rules)| (name.as_str(), rules.as_slice())));
+    let (mut engine, errors) = Engine::build(sets.iter().map(|(name, rules)| (name.as_str(), rules.as_slice())));
     problems.extend(errors.iter().map(ToString::to_string));
+    if engine.rules().iter().any(|rule| rule.verify) {
+        let scrubbers = plugins.iter().filter(|p| p.kind() == PluginKind::Scrubber).cloned();
+        match verify::Verifier::start(scrubbers) {
+            Ok(verifier) => engine.set_verifier(Arc::new(verifier)),
+            Err(err) => {
+                problems.push(format!("verify thread did not start ({err}); verify rules redact every candidate"))
+            }
+        }
+    }
     (engine, problems)
 }

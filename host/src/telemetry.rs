@@ -1,12 +1,23 @@
-//! Log output: JSON lines (for Promtail and Loki) or text, to stderr. Every
-//! line, whatever produced it (an event, a plugin's log call, a panic), is
-//! written through the credential scrubber: nothing bypasses it.
+//! Log output: JSON lines (for Promtail and Loki) or text, to the console
+//! and/or a rotating file. Every line, whatever produced it (an event, a
+//! plugin's log call, a panic), is written through the credential scrubber:
+//! nothing bypasses it.
+
+mod json;
+mod sink;
 
 use std::io::Write;
+use std::sync::OnceLock;
 
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::format::JsonFields;
 
-use crate::config::LogFormat;
+pub use json::JsonLines;
+pub use sink::Sink;
+
+use crate::config::{LogConfig, LogFormat};
+
+static SINK: OnceLock<Sink> = OnceLock::new();
 
 /// Collects one formatted record and writes it, scrubbed, when dropped.
 #[derive(Default)]
@@ -40,7 +51,10 @@ impl Drop for ScrubbingWriter {
             out.push_str(&crate::scrubber::scrub_line(body));
             out.push_str(newline);
         }
-        let _ = std::io::stderr().lock().write_all(out.as_bytes());
+        match SINK.get() {
+            Some(sink) => sink.write(out.as_bytes()),
+            None => drop(std::io::stderr().lock().write_all(out.as_bytes())),
+        }
     }
 }
 
@@ -58,16 +72,22 @@ fn install_panic_hook() {
     }));
 }
 
-/// Install the global subscriber. `filter` is a `tracing` filter string;
-/// `RUST_LOG`, when set, wins. Safe to call twice (the second call is a no-op).
-pub fn init(format: LogFormat, filter: &str) {
+/// Install the global subscriber and open the outputs `config` names.
+/// `RUST_LOG`, when set, wins over `config.level`. Only the first call in a
+/// process takes effect; later ones return `Ok` and change nothing.
+pub fn init(config: &LogConfig) -> anyhow::Result<()> {
+    if SINK.get().is_some() {
+        return Ok(());
+    }
+    let _ = SINK.set(Sink::open(config)?);
     let filter = EnvFilter::try_from_default_env()
-        .or_else(|_| EnvFilter::try_new(filter))
+        .or_else(|_| EnvFilter::try_new(&config.level))
         .unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(ScrubbingWriter::default);
-    let _ = match format {
-        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).with_span_list(false).try_init(),
-        LogFormat::Text => builder.try_init(),
+    let _ = match config.format {
+        LogFormat::Json => builder.fmt_fields(JsonFields::new()).event_format(JsonLines).try_init(),
+        LogFormat::Text => builder.with_ansi(false).try_init(),
     };
     install_panic_hook();
+    Ok(())
 }

@@ -88,9 +88,12 @@ fn run_serves_health_routes_and_stops_on_sigterm() {
     assert!(exit.success(), "exit status {exit}");
     let mut logs = String::new();
     daemon.0.stderr.take().expect("stderr").read_to_string(&mut logs).expect("logs");
+    // The full Promtail contract is checked in tests/tests/e2e/logging.rs.
     for line in logs.lines() {
         let record: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}"));
-        assert!(record["timestamp"].is_string() && record["level"].is_string(), "{line}");
+        for field in ["timestamp", "level", "logger", "message"] {
+            assert!(record[field].is_string(), "{field} missing: {line}");
+        }
     }
     assert!(logs.contains("shutdown requested") && logs.contains("vigil stopped"), "{logs}");
 }

@@ -87,6 +87,35 @@ impl Drop for ChildGuard {
     }
 }
 
+/// Poll `ready` every 20 ms until it holds; fail the test naming `what`
+/// when `limit` passes first. (A bounded wait for a condition, not a sleep.)
+pub fn wait_until(limit: std::time::Duration, what: &str, mut ready: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + limit;
+    while !ready() {
+        assert!(std::time::Instant::now() < deadline, "{what} not ready within {limit:?}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Every line must be what `examples/promtail/promtail.yml` reads: a JSON
+/// object with an RFC 3339 `timestamp`, a `level`, a `logger` and a
+/// `message`. Returns the parsed records.
+pub fn promtail_records(logs: &str) -> Vec<serde_json::Value> {
+    logs.lines()
+        .map(|line| {
+            let record: serde_json::Value =
+                serde_json::from_str(line).unwrap_or_else(|err| panic!("log line is not JSON ({err}): {line}"));
+            for field in ["timestamp", "level", "logger", "message"] {
+                assert!(record[field].is_string(), "log line lacks {field}: {line}");
+            }
+            let timestamp = record["timestamp"].as_str().unwrap_or_default();
+            assert!(humantime::parse_rfc3339(timestamp).is_ok(), "timestamp is not RFC 3339: {line}");
+            assert!(timestamp.ends_with('Z') && timestamp.len() == 30, "timestamp is not UTC with nanoseconds: {line}");
+            record
+        })
+        .collect()
+}
+
 /// A free TCP port on 127.0.0.1 (bound, then released).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

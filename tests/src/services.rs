@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::wait_until;
+
 /// Whether `program` is on PATH.
 pub fn installed(program: &str) -> bool {
     std::env::var_os("PATH")
@@ -26,14 +28,6 @@ pub fn skip_unless_installed(programs: &[&str]) -> bool {
             true
         }
         None => false,
-    }
-}
-
-fn wait_until(limit: Duration, what: &str, mut ready: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !ready() {
-        assert!(Instant::now() < deadline, "{what} not ready within {limit:?}");
-        std::thread::sleep(Duration::from_millis(20));
     }
 }
 

@@ -13,7 +13,6 @@ use serde_json::json;
 use super::check::one_line;
 use super::{DaemonArgs, OutputFormat, print_json};
 use crate::capabilities::Services;
-use crate::config::LogFormat;
 use crate::daemon::{Daemon, FailedPlugin};
 use crate::loader;
 use crate::manifest::{MANIFEST_FILE, PluginKind};
@@ -62,7 +61,7 @@ pub async fn execute(command: PluginCommand) -> anyhow::Result<ExitCode> {
 }
 
 async fn test(args: TestArgs) -> anyhow::Result<ExitCode> {
-    telemetry::init(LogFormat::Text, "warn");
+    telemetry::init(&crate::config::LogConfig::one_shot("warn"))?;
     let dir = plugin_dir(&args.path);
     let mut source = loader::read_source(&dir).map_err(|(_, err)| anyhow::anyhow!("{err}"))?;
     for pair in &args.config {

@@ -26,7 +26,7 @@ pub struct RunArgs {
 
 pub async fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
     let config = args.daemon.load_config(args.listen)?;
-    telemetry::init(config.log.format, &config.log.level);
+    telemetry::init(&config.log)?;
     let listen = config.listen;
     let daemon = Daemon::start(config).await?;
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
@@ -84,7 +84,7 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn wait_for_signal() {
+pub(super) async fn wait_for_signal() {
     let ctrl_c = async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;

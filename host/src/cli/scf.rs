@@ -11,7 +11,7 @@ use serde_json::json;
 
 use super::{OutputFormat, print_json};
 use crate::capabilities::Services;
-use crate::config::{DaemonConfig, LogFormat};
+use crate::config::DaemonConfig;
 use crate::loader::{self, PluginSources};
 use crate::results::ResultsStore;
 use crate::runtime::{Runtime, RuntimeOptions};
@@ -38,7 +38,7 @@ pub struct CountArgs {
 
 pub async fn execute(command: ScfCommand) -> anyhow::Result<ExitCode> {
     let ScfCommand::Count(args) = command;
-    telemetry::init(LogFormat::Text, "warn");
+    telemetry::init(&crate::config::LogConfig::one_shot("warn"))?;
     let file = std::fs::canonicalize(&args.file).with_context(|| format!("{}", args.file.display()))?;
     let mut config = DaemonConfig::default();
     config.endpoints.scf_workbook = Some(file.clone());

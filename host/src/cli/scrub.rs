@@ -1,7 +1,10 @@
 //! `vigil scrub`: a credential filter for log streams.
 
 use std::io::{BufRead, BufWriter, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::Args;
 
@@ -15,8 +18,14 @@ pub struct ScrubArgs {
     daemon: DaemonArgs,
     /// Each input line is a JSON string literal (so multi-line texts such as
     /// PEM keys or tracebacks fit in one line); so is each output line.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "follow")]
     json: bool,
+    /// Tail this growing log file (rotation-aware) instead of reading stdin.
+    #[arg(long, value_name = "FILE")]
+    follow: Option<PathBuf>,
+    /// Append the scrubbed lines to this file instead of stdout (for Promtail).
+    #[arg(long, value_name = "FILE")]
+    output: Option<PathBuf>,
 }
 
 /// Scrub `input` line by line into `output`: exactly one line out per line
@@ -54,12 +63,35 @@ pub async fn execute(args: ScrubArgs) -> anyhow::Result<ExitCode> {
     let config = args.daemon.load_one_shot_config("warn")?;
     // Loading installs the scrubber engine built from the scrubber plugins.
     let _daemon = Daemon::start(config).await?;
+    let output: Box<dyn Write + Send> = match &args.output {
+        Some(path) => Box::new(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|err| anyhow::anyhow!("--output {}: {err}", path.display()))?,
+        ),
+        None => Box::new(std::io::stdout()),
+    };
+    let output = BufWriter::new(output);
     let json = args.json;
-    tokio::task::spawn_blocking(move || {
-        let stdin = std::io::stdin();
-        let stdout = std::io::stdout();
-        filter(stdin.lock(), BufWriter::new(stdout.lock()), json)
-    })
-    .await??;
+    match args.follow {
+        Some(path) => {
+            let stop = Arc::new(AtomicBool::new(false));
+            let flag = Arc::clone(&stop);
+            tokio::spawn(async move {
+                super::run::wait_for_signal().await;
+                flag.store(true, Ordering::Relaxed);
+            });
+            let scrub = |line: &str| scrubber::scrub_line(line).into_owned();
+            let lines = tokio::task::spawn_blocking(move || scrubber::follow::follow(&path, output, scrub, &stop))
+                .await?
+                .map_err(|err| anyhow::anyhow!("--follow: {err}"))?;
+            tracing::info!(lines, "stopped following");
+        }
+        None => {
+            tokio::task::spawn_blocking(move || filter(std::io::stdin().lock(), output, json)).await??;
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -3,9 +3,12 @@
 //! linear-time regexes run. A clean line costs one automaton pass.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex::Regex;
+
+use super::verify::Verifier;
 
 use crate::runtime::bindings::types::ScrubRule;
 
@@ -59,6 +62,8 @@ pub struct Engine {
     keyword_rules: Vec<Vec<usize>>,
     /// Rules that declared no keyword: they run on every line.
     always: Vec<usize>,
+    /// Answers for rules that want their plugin's `verify` called.
+    verifier: Option<Arc<Verifier>>,
 }
 
 /// Shannon entropy in bits per character.
@@ -165,6 +170,12 @@ impl Engine {
         (engine, errors)
     }
 
+    /// Have `verifier` confirm the candidates of rules that ask for it.
+    /// Without one, those rules redact every candidate (fail closed).
+    pub fn set_verifier(&mut self, verifier: Arc<Verifier>) {
+        self.verifier = Some(verifier);
+    }
+
     /// The compiled rules.
     pub fn rules(&self) -> &[CompiledRule] {
         &self.rules
@@ -234,10 +245,13 @@ impl Engine {
         Cow::Owned(out)
     }
 
-    /// Scrub a line without calling any plugin: rules that want `verify`
-    /// redact every candidate (fail closed). This is what the log writer uses.
+    /// Scrub a line. Candidates of rules that want `verify` go to the
+    /// plugin through the verifier; any failure there redacts.
     pub fn scrub<'a>(&self, line: &'a str) -> (Cow<'a, str>, Vec<Redaction>) {
-        let redactions = self.find(line, |_, _| true);
+        let redactions = self.find(line, |rule, candidate| match &self.verifier {
+            Some(verifier) => verifier.verify(&rule.plugin, &rule.id, candidate),
+            None => true,
+        });
         (self.apply(line, &redactions), redactions)
     }
 }

@@ -42,9 +42,10 @@ impl Scrubber for CommonSecrets {
                 .keywords(&["basic"])
                 .secret_group(1),
             ScrubRule::new("jwt", r"\b(eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{10,})")
-                .description("JSON Web Tokens")
+                .description("JSON Web Tokens (verified: the header decodes to JSON naming an `alg`)")
                 .keywords(&["eyJ"])
-                .secret_group(1),
+                .secret_group(1)
+                .verified(),
             ScrubRule::new("fernet-token", r"\b(gAAAAA[A-Za-z0-9_-]{80,}={0,2})")
                 .description("Fernet tokens")
                 .keywords(&["gAAAAA"])
@@ -84,6 +85,25 @@ impl Scrubber for CommonSecrets {
             .keywords(SECRET_KEYS)
             .secret_group(1),
         ]
+    }
+
+    fn verify(rule_id: &str, candidate: &str) -> bool {
+        match rule_id {
+            "jwt" => is_jwt(candidate),
+            _ => true,
+        }
+    }
+}
+
+/// A JWT's first segment is base64url JSON with an `alg` member; text that
+/// only looks like one (three dotted `eyJ` runs) does not decode to that.
+fn is_jwt(candidate: &str) -> bool {
+    use base64::Engine as _;
+    let header = candidate.split('.').next().unwrap_or_default();
+    let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    match engine.decode(header.trim_end_matches('=')) {
+        Ok(bytes) => String::from_utf8(bytes).is_ok_and(|json| json.starts_with('{') && json.contains("\"alg\"")),
+        Err(_) => false,
     }
 }
 

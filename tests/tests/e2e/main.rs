@@ -4,6 +4,7 @@ mod cache;
 mod docker;
 mod examples;
 mod faults;
+mod follow;
 mod golden;
 mod grants;
 mod integrity;

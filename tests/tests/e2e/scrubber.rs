@@ -61,7 +61,7 @@ fn secret() -> impl Strategy<Value = String> {
         "sk_live_[A-Za-z0-9]{24}",
         "xoxb-[0-9]{10}-[a-z0-9]{16}",
         "AIza[0-9A-Za-z_-]{35}",
-        "eyJ[A-Za-z0-9_-]{10}\\.eyJ[A-Za-z0-9_-]{10}\\.[A-Za-z0-9_-]{20}",
+        "eyJhbGciOiJIUzI1NiJ9\\.eyJ[A-Za-z0-9_-]{10}\\.[A-Za-z0-9_-]{20}",
     ]
 }
 
