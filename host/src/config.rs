@@ -61,6 +61,9 @@ pub struct DaemonConfig {
     /// Per-plugin overrides, keyed by plugin name.
     #[serde(default)]
     pub plugins: BTreeMap<String, PluginOverride>,
+    /// The authenticated admin routes (`/admin/...`).
+    #[serde(default)]
+    pub admin: AdminConfig,
 }
 
 fn default_listen() -> SocketAddr {
@@ -85,7 +88,43 @@ impl Default for DaemonConfig {
             ready_on_degraded: true,
             critical_checks: None,
             plugins: BTreeMap::new(),
+            admin: AdminConfig::default(),
         }
+    }
+}
+
+/// The admin routes' gate.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminConfig {
+    /// The bearer token callers must present. Default: read from the
+    /// environment variable `VIGIL_ADMIN_TOKEN`; while it is unset the admin
+    /// routes answer 403.
+    #[serde(default = "default_admin_token")]
+    pub token: Secret,
+    /// Admin requests allowed per source address in each `rate_window`.
+    #[serde(default = "default_rate_limit")]
+    pub rate_limit: u32,
+    /// The rate-limit window.
+    #[serde(default = "default_rate_window", with = "humantime_serde")]
+    pub rate_window: Duration,
+}
+
+fn default_admin_token() -> Secret {
+    Secret::Env { env: "VIGIL_ADMIN_TOKEN".to_owned() }
+}
+
+fn default_rate_limit() -> u32 {
+    10
+}
+
+fn default_rate_window() -> Duration {
+    Duration::from_secs(60)
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        Self { token: default_admin_token(), rate_limit: default_rate_limit(), rate_window: default_rate_window() }
     }
 }
 

@@ -14,6 +14,7 @@ use crate::metrics::Metrics;
 use crate::results::ResultsStore;
 use crate::runtime::{Plugin, Runtime, RuntimeOptions};
 use crate::scheduler::Heartbeat;
+use crate::security::SecurityLogger;
 
 /// A plugin that failed to load, as shown to operators.
 #[derive(Debug, Clone, Serialize)]
@@ -66,6 +67,8 @@ pub struct Daemon {
     /// The scrubber engine built from this daemon's scrubber plugins (also
     /// installed process-wide for the log writer).
     pub scrubber: Arc<crate::scrubber::Engine>,
+    /// The admin routes' gate (rate limit, bearer token, security events).
+    pub admin: crate::security::admin::AdminGuard,
 }
 
 impl Daemon {
@@ -86,7 +89,9 @@ impl Daemon {
         tracing::info!(rules = engine.rules().len(), "scrubber rules installed");
         let scrubber = Arc::new(engine);
         crate::scrubber::install(Arc::clone(&scrubber));
+        let admin = crate::security::admin::AdminGuard::new(&config.admin, SecurityLogger::new(&metrics)?);
         Ok(Arc::new(Self {
+            admin,
             config,
             runtime,
             plugins: ArcSwap::from_pointee(set),

@@ -22,5 +22,6 @@ pub mod results;
 pub mod runtime;
 pub mod scheduler;
 pub mod scrubber;
+pub mod security;
 pub mod server;
 pub mod telemetry;

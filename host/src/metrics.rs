@@ -151,6 +151,36 @@ impl Metrics {
         })
     }
 
+    /// Register a counter family for a subsystem that keeps its own
+    /// (security events, watchdog, dispatcher, Celery). Names get the
+    /// `vigil_` prefix.
+    pub fn counter(&self, name: &str, help: &str, labels: &[&str]) -> Result<IntCounterVec, prometheus::Error> {
+        let family = IntCounterVec::new(opts(name, help), labels)?;
+        self.registry.register(Box::new(family.clone()))?;
+        Ok(family)
+    }
+
+    /// Register a gauge family for a subsystem (see [`Metrics::counter`]).
+    pub fn gauge(&self, name: &str, help: &str, labels: &[&str]) -> Result<prometheus::GaugeVec, prometheus::Error> {
+        let family = prometheus::GaugeVec::new(opts(name, help), labels)?;
+        self.registry.register(Box::new(family.clone()))?;
+        Ok(family)
+    }
+
+    /// Register a histogram family for a subsystem (see [`Metrics::counter`]).
+    pub fn histogram(
+        &self,
+        name: &str,
+        help: &str,
+        labels: &[&str],
+        buckets: &[f64],
+    ) -> Result<HistogramVec, prometheus::Error> {
+        let family =
+            HistogramVec::new(HistogramOpts::new(name, help).namespace(NAMESPACE).buckets(buckets.to_vec()), labels)?;
+        self.registry.register(Box::new(family.clone()))?;
+        Ok(family)
+    }
+
     /// A check ran.
     pub fn check_ran(&self, check: &str, result: &CheckResult) {
         self.check_runs.with_label_values(&[check, outcome(result)]).inc();

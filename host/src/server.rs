@@ -4,6 +4,7 @@
 //! storm cannot reach the platform's databases. Errors are JSON with a
 //! message and never carry internals.
 
+mod admin;
 mod health;
 mod health_json;
 mod query;
@@ -32,9 +33,22 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .route("/health/status", get(health::status))
         .route("/health/metrics", get(health::counters))
         .route("/metrics", get(prometheus_metrics))
+        .merge(admin::routes(&daemon))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(Arc::clone(&daemon), track))
         .with_state(daemon)
+}
+
+/// Serve `router` on `listener` until `shutdown`, recording each client's
+/// address (the admin routes rate-limit and log by source).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: tokio_util::sync::CancellationToken,
+) -> std::io::Result<()> {
+    axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await
 }
 
 /// Only `/metrics`, for a separate listener (`metrics_listen`).

@@ -33,7 +33,7 @@ impl TestDaemon {
         let router = server::router(Arc::clone(&daemon));
         tokio::spawn(async move {
             let _tasks = tasks;
-            let _ = axum::serve(listener, router).with_graceful_shutdown(async move { stop.cancelled().await }).await;
+            let _ = server::serve(listener, router, stop).await;
         });
         Self { daemon, addr, shutdown }
     }

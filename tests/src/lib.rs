@@ -10,6 +10,7 @@ use vigil_host::capabilities::Services;
 use vigil_host::runtime::{Runtime, RuntimeOptions};
 
 pub mod daemon;
+pub mod process;
 pub mod services;
 
 /// Paths of the compiled fixture components.
@@ -143,9 +144,40 @@ pub async fn try_http_get(
     path: &str,
     headers: &[(&str, &str)],
 ) -> Option<(u16, String, String)> {
+    let response = http_request(addr, "GET", path, headers).await?;
+    let content_type = response.header("content-type").unwrap_or_default().to_owned();
+    Some((response.status, content_type, response.body))
+}
+
+/// An HTTP response.
+#[derive(Debug)]
+pub struct Response {
+    /// The status code.
+    pub status: u16,
+    /// Header names (lowercase) and values.
+    pub headers: Vec<(String, String)>,
+    /// The body (de-chunked).
+    pub body: String,
+}
+
+impl Response {
+    /// The first header called `name` (lowercase).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+}
+
+/// Send `method path` (no body) with extra headers over a fresh connection;
+/// `None` when nothing answers.
+pub async fn http_request(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> Option<Response> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
-    let mut request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: 0\r\n");
     for (name, value) in headers {
         request.push_str(&format!("{name}: {value}\r\n"));
     }
@@ -155,14 +187,16 @@ pub async fn try_http_get(
     stream.read_to_end(&mut response).await.ok()?;
     let text = String::from_utf8_lossy(&response).into_owned();
     let (head, body) = text.split_once("\r\n\r\n")?;
-    let code = head.split_whitespace().nth(1).and_then(|c| c.parse().ok())?;
-    let content_type = head
+    let status = head.split_whitespace().nth(1).and_then(|c| c.parse().ok())?;
+    let headers: Vec<(String, String)> = head
         .lines()
-        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-type: ").map(str::to_owned))
-        .unwrap_or_default();
-    let body =
-        if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(body) } else { body.to_owned() };
-    Some((code, content_type, body))
+        .skip(1)
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
+        .collect();
+    let chunked = headers.iter().any(|(n, v)| n == "transfer-encoding" && v.eq_ignore_ascii_case("chunked"));
+    let body = if chunked { dechunk(body) } else { body.to_owned() };
+    Some(Response { status, headers, body })
 }
 
 /// Decode a chunked HTTP body.

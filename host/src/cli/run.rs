@@ -60,19 +60,13 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
         let stop = shutdown.clone();
         let router = server::metrics_router(daemon.clone());
         tokio::spawn(async move {
-            let served =
-                axum::serve(metrics_listener, router).with_graceful_shutdown(async move { stop.cancelled().await });
-            if let Err(err) = served.await {
+            if let Err(err) = server::serve(metrics_listener, router, stop).await {
                 tracing::error!(error = %err, "metrics server failed");
             }
         });
     }
 
-    let graceful = shutdown.clone();
-    axum::serve(listener, server::router(daemon.clone()))
-        .with_graceful_shutdown(async move { graceful.cancelled().await })
-        .await
-        .context("HTTP server failed")?;
+    server::serve(listener, server::router(daemon.clone()), shutdown.clone()).await.context("HTTP server failed")?;
 
     shutdown.cancel();
     let drained = tokio::time::timeout(DRAIN, async { while tasks.join_next().await.is_some() {} }).await;

@@ -2,11 +2,10 @@
 //! Promtail reads, and no credential survives: not in a plugin's log line,
 //! not in an error, not in the configuration it echoes.
 
-use std::io::Read;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use vigil_tests::{PluginDir, free_port, promtail_records, vigil_binary};
+use vigil_tests::process::VigilProcess;
+use vigil_tests::{PluginDir, promtail_records, wait_until};
 
 #[test]
 fn daemon_logs_are_json_and_free_of_planted_secrets() {
@@ -26,40 +25,20 @@ fn daemon_logs_are_json_and_free_of_planted_secrets() {
         .replace("[config]\nsecret", "[config]\nbehaviour = \"log-secret\"\nsecret");
     std::fs::write(&manifest, text).expect("rewrite manifest");
 
-    let port = free_port();
-    let mut child = Command::new(vigil_binary())
-        .args(["run", "--listen", &format!("127.0.0.1:{port}"), "--plugins"])
-        .arg(dir.path())
-        .env("VIGIL_CACHE_DIR", vigil_tests::shared_cache_dir())
-        .env("REDIS_URL", format!("redis://:{secret}@127.0.0.1:1/0"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("vigil runs");
-    // Start the daemon, let the leaky check log, then stop it.
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(started.elapsed() < Duration::from_secs(60), "daemon did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let redis_url = format!("redis://:{secret}@127.0.0.1:1/0");
+    let vigil =
+        VigilProcess::start(&["--plugins", &dir.path().to_string_lossy()], None, &[("REDIS_URL", redis_url.as_str())]);
     // Wait (bounded) until the leaky check has run, and so logged, twice.
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio");
-    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
-    loop {
-        let runs = runtime.block_on(vigil_tests::try_http_get(addr, "/health/status", &[])).and_then(|(_, _, body)| {
-            let status: serde_json::Value = serde_json::from_str(&body).ok()?;
-            status["plugins"].as_array()?.iter().find(|p| p["name"] == "leaky")?["runs"].as_u64()
-        });
-        if runs >= Some(2) {
-            break;
-        }
-        assert!(started.elapsed() < Duration::from_secs(60), "the leaky check did not run twice");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
-    let mut logs = String::new();
-    child.stderr.take().expect("stderr").read_to_string(&mut logs).expect("read logs");
-    let _ = child.wait();
+    wait_until(Duration::from_secs(60), "two runs of the leaky check", || {
+        let runs =
+            runtime.block_on(vigil_tests::try_http_get(vigil.addr, "/health/status", &[])).and_then(|(_, _, body)| {
+                let status: serde_json::Value = serde_json::from_str(&body).ok()?;
+                status["plugins"].as_array()?.iter().find(|p| p["name"] == "leaky")?["runs"].as_u64()
+            });
+        runs >= Some(2)
+    });
+    let logs = vigil.stop();
 
     assert!(!logs.contains(secret), "the planted secret reached the log:\n{logs}");
     let mut leaky_lines = 0;
@@ -71,4 +50,88 @@ fn daemon_logs_are_json_and_free_of_planted_secrets() {
         }
     }
     assert!(leaky_lines >= 1, "the leaky plugin's log lines are missing:\n{logs}");
+}
+
+/// The keys the Promtail example's `json` stage extracts, and the label and
+/// timestamp stages that use them.
+fn promtail_pipeline() -> (Vec<(String, String)>, Vec<String>, String, String) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/promtail/promtail.yml");
+    let text = std::fs::read_to_string(&path).expect("examples/promtail/promtail.yml");
+    let docs = yaml_rust2::YamlLoader::load_from_str(&text).expect("promtail.yml is YAML");
+    let vigil = docs[0]["scrape_configs"]
+        .as_vec()
+        .expect("scrape_configs")
+        .iter()
+        .find(|job| job["job_name"].as_str() == Some("vigil"))
+        .expect("vigil job")
+        .clone();
+    let stages = vigil["pipeline_stages"].as_vec().expect("pipeline_stages");
+    let stage = |name: &str| {
+        stages
+            .iter()
+            .find(|s| !s[name].is_badvalue())
+            .map(|s| s[name].clone())
+            .unwrap_or_else(|| panic!("no {name} stage"))
+    };
+    let expressions = stage("json")["expressions"]
+        .as_hash()
+        .expect("expressions")
+        .iter()
+        .map(|(k, v)| {
+            (k.as_str().unwrap_or_default().to_owned(), v.as_str().unwrap_or_default().trim_matches('"').to_owned())
+        })
+        .collect();
+    let labels =
+        stage("labels").as_hash().expect("labels").keys().filter_map(|k| k.as_str().map(str::to_owned)).collect();
+    let timestamp = stage("timestamp");
+    (
+        expressions,
+        labels,
+        timestamp["source"].as_str().unwrap_or_default().to_owned(),
+        timestamp["format"].as_str().unwrap_or_default().to_owned(),
+    )
+}
+
+#[test]
+fn log_file_rotates_by_size_and_every_line_fits_the_promtail_pipeline() {
+    let (expressions, labels, timestamp_source, timestamp_format) = promtail_pipeline();
+    assert_eq!((timestamp_source.as_str(), timestamp_format.as_str()), ("timestamp", "RFC3339Nano"));
+    for label in ["level", "logger", "plugin"] {
+        assert!(labels.iter().any(|l| l == label), "promtail.yml does not label {label}");
+    }
+
+    let dir = PluginDir::new();
+    dir.misbehaving("chatty", "log-secret", "2s", "interval = \"100ms\"");
+    let logs = tempfile::tempdir().expect("tempdir");
+    let file = logs.path().join("vigil.log");
+    let config = logs.path().join("vigil.toml");
+    std::fs::write(
+        &config,
+        format!("[log]\nconsole = \"off\"\nfile = {:?}\nmax_file_bytes = 4000\nmax_files = 2\n", file.display()),
+    )
+    .expect("config");
+    let vigil = VigilProcess::start(&["--plugins", &dir.path().to_string_lossy()], Some(&config), &[]);
+    let second = logs.path().join("vigil.log.2");
+    wait_until(Duration::from_secs(60), "two rotations of vigil.log", || second.exists());
+    let console = vigil.stop();
+    assert!(console.is_empty(), "console = \"off\" still wrote:\n{console}");
+
+    assert!(!logs.path().join("vigil.log.3").exists(), "max_files = 2 keeps two rotated files");
+    let mut plugin_lines = 0;
+    for name in ["vigil.log.2", "vigil.log.1", "vigil.log"] {
+        let text = std::fs::read_to_string(logs.path().join(name)).expect("log file");
+        assert!(text.len() < 4000 + 4096, "{name} is {} bytes, past the rotation size", text.len());
+        for record in promtail_records(&text) {
+            for (label, key) in &expressions {
+                if ["timestamp", "level", "logger"].contains(&label.as_str()) {
+                    assert!(record[key].is_string(), "{name}: {key} missing for label {label}: {record}");
+                }
+            }
+            if record["logger"] == "vigil::plugin" {
+                assert_eq!(record["plugin"], "chatty", "{record}");
+                plugin_lines += 1;
+            }
+        }
+    }
+    assert!(plugin_lines > 0, "no plugin lines in the rotated files");
 }

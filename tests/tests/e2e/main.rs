@@ -1,5 +1,6 @@
 //! End-to-end tests: one binary, one module per area (keeps link time down).
 
+mod admin;
 mod cache;
 mod docker;
 mod examples;
