@@ -24,4 +24,5 @@ pub mod scheduler;
 pub mod scrubber;
 pub mod security;
 pub mod server;
+pub mod store;
 pub mod telemetry;

@@ -79,7 +79,7 @@ pub struct MongoBackend {
 }
 
 /// A driver error in words that cannot carry credentials.
-fn kind(err: &mongodb::error::Error) -> String {
+pub fn kind(err: &mongodb::error::Error) -> String {
     use mongodb::error::ErrorKind;
     match err.kind.as_ref() {
         ErrorKind::ServerSelection { .. } => "server selection timed out: no reachable server".to_owned(),

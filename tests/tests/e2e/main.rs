@@ -14,3 +14,4 @@ mod logging;
 mod metrics;
 mod routes;
 mod scrubber;
+mod store;

@@ -1,0 +1,113 @@
+//! The MongoDB backend: the same queries through the official driver, with
+//! a deadline on every call and the configured read preference. Pipelines
+//! and filters are compiled by the same code as the snapshot backend first,
+//! so an operator outside the subset fails the same way on both.
+
+use std::time::Duration;
+
+use mongodb::bson::Document;
+use mongodb::options::{ReadPreference, SelectionCriteria};
+
+use super::pipeline::{FindQuery, Pipeline, Projection, Sort};
+use super::query::Filter;
+use super::{DocumentStore, StoreError, StoreFuture, StoreResult, split_name};
+
+/// A MongoDB deployment as a store.
+pub struct MongoStore {
+    client: mongodb::Client,
+    timeout: Duration,
+    read_preference: ReadPreference,
+}
+
+impl MongoStore {
+    /// Use `client`; each call gets `timeout`.
+    pub fn new(client: mongodb::Client, timeout: Duration, read_preference: ReadPreference) -> Self {
+        Self { client, timeout, read_preference }
+    }
+
+    fn collection(&self, name: &str) -> StoreResult<mongodb::Collection<Document>> {
+        let (db, coll) = split_name(name)?;
+        Ok(self.client.database(db).collection(coll))
+    }
+
+    fn criteria(&self) -> SelectionCriteria {
+        SelectionCriteria::ReadPreference(self.read_preference.clone())
+    }
+
+    async fn deadline<T>(&self, call: impl std::future::Future<Output = mongodb::error::Result<T>>) -> StoreResult<T> {
+        match tokio::time::timeout(self.timeout, call).await {
+            Err(_) => Err(StoreError::Timeout(self.timeout)),
+            Ok(Err(err)) => Err(StoreError::Backend(format!("mongodb: {}", crate::capabilities::mongo::kind(&err)))),
+            Ok(Ok(value)) => Ok(value),
+        }
+    }
+}
+
+/// Parse `primary`, `primaryPreferred`, `secondary`, `secondaryPreferred`, `nearest`.
+pub fn read_preference(name: &str) -> Result<ReadPreference, String> {
+    let options = Default::default;
+    Ok(match name {
+        "primary" => ReadPreference::Primary,
+        "primaryPreferred" => ReadPreference::PrimaryPreferred { options: options() },
+        "secondary" => ReadPreference::Secondary { options: options() },
+        "secondaryPreferred" => ReadPreference::SecondaryPreferred { options: options() },
+        "nearest" => ReadPreference::Nearest { options: options() },
+        other => {
+            return Err(format!(
+                "unknown read preference {other:?} (primary, primaryPreferred, secondary, secondaryPreferred, nearest)"
+            ));
+        }
+    })
+}
+
+impl DocumentStore for MongoStore {
+    fn describe(&self) -> String {
+        "mongodb".to_owned()
+    }
+
+    fn count<'a>(&'a self, collection: &'a str, filter: Document) -> StoreFuture<'a, u64> {
+        Box::pin(async move {
+            Filter::compile(&filter)?;
+            let coll = self.collection(collection)?;
+            let count = coll.count_documents(filter).selection_criteria(self.criteria()).max_time(self.timeout);
+            self.deadline(async { count.await }).await
+        })
+    }
+
+    fn find<'a>(&'a self, collection: &'a str, query: FindQuery) -> StoreFuture<'a, Vec<Document>> {
+        Box::pin(async move {
+            Filter::compile(&query.filter)?;
+            query.sort.as_ref().map(Sort::compile).transpose()?;
+            query.projection.as_ref().map(Projection::compile).transpose()?;
+            let coll = self.collection(collection)?;
+            let mut find = coll.find(query.filter).selection_criteria(self.criteria()).max_time(self.timeout);
+            if let Some(sort) = query.sort {
+                find = find.sort(sort);
+            }
+            if let Some(projection) = query.projection {
+                find = find.projection(projection);
+            }
+            if query.limit > 0 {
+                find = find.limit(i64::from(query.limit));
+            }
+            self.deadline(async {
+                use futures_util::TryStreamExt;
+                find.await?.try_collect::<Vec<Document>>().await
+            })
+            .await
+        })
+    }
+
+    fn aggregate<'a>(&'a self, collection: &'a str, stages: Vec<Document>) -> StoreFuture<'a, Vec<Document>> {
+        Box::pin(async move {
+            Pipeline::compile(&stages)?;
+            let coll = self.collection(collection)?;
+            let aggregate = coll.aggregate(stages).selection_criteria(self.criteria()).max_time(self.timeout);
+            self.deadline(async {
+                use futures_util::TryStreamExt;
+                aggregate.await?.try_collect::<Vec<Document>>().await
+            })
+            .await
+        })
+    }
+}

@@ -1,0 +1,400 @@
+//! `find` (sort, projection, limit) and the aggregation subset (`$match`,
+//! `$group` with `$sum`/`$max`/`$min`, `$sort`, `$limit`, `$count`) over
+//! documents in memory, for the snapshot backend. Stages are compiled (and
+//! so validated) first; the MongoDB backend validates with the same code
+//! before sending, so both backends accept exactly the same pipelines.
+
+use std::cmp::Ordering;
+
+use mongodb::bson::{Bson, Document};
+
+use super::StoreError;
+use super::order::{compare, number};
+use super::query::{Filter, resolve_in};
+
+/// A sort specification: paths and directions (1 or -1).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sort(Vec<(Vec<String>, bool)>);
+
+impl Sort {
+    /// Compile `{ field: 1 | -1, ... }`.
+    pub fn compile(spec: &Document) -> Result<Self, StoreError> {
+        let mut keys = Vec::with_capacity(spec.len());
+        for (path, direction) in spec {
+            let ascending = match number(direction) {
+                Some(n) if n == 1.0 => true,
+                Some(n) if n == -1.0 => false,
+                _ => return Err(StoreError::Invalid(format!("sort direction of {path:?} must be 1 or -1"))),
+            };
+            keys.push((path.split('.').map(str::to_owned).collect(), ascending));
+        }
+        Ok(Self(keys))
+    }
+
+    /// Order two documents. An array field sorts by its smallest element
+    /// ascending and its largest descending; a missing field as null.
+    pub fn order(&self, a: &Document, b: &Document) -> Ordering {
+        for (path, ascending) in &self.0 {
+            let (x, y) = (sort_key(a, path, *ascending), sort_key(b, path, *ascending));
+            let order = compare(&x, &y);
+            let order = if *ascending { order } else { order.reverse() };
+            if order != Ordering::Equal {
+                return order;
+            }
+        }
+        Ordering::Equal
+    }
+}
+
+fn sort_key(doc: &Document, path: &[String], ascending: bool) -> Bson {
+    let mut values = Vec::new();
+    resolve_in(doc, path, &mut values);
+    let flat = values.into_iter().flat_map(|v| match v {
+        Bson::Array(items) if !items.is_empty() => items.iter().collect::<Vec<_>>(),
+        other => vec![other],
+    });
+    let pick = if ascending { flat.min_by(|a, b| compare(a, b)) } else { flat.max_by(|a, b| compare(a, b)) };
+    pick.cloned().unwrap_or(Bson::Null)
+}
+
+/// A projection: which fields to keep (or drop).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Projection {
+    include: bool,
+    paths: Vec<Vec<String>>,
+    keep_id: bool,
+}
+
+impl Projection {
+    /// Compile `{ a: 1, b.c: 1 }` or `{ a: 0 }` (`_id` may be excluded from an inclusion).
+    pub fn compile(spec: &Document) -> Result<Self, StoreError> {
+        let mut include = None;
+        let mut keep_id = true;
+        let mut paths = Vec::new();
+        for (path, flag) in spec {
+            let on = match flag {
+                Bson::Boolean(b) => *b,
+                other => number(other).map(|n| n != 0.0).ok_or_else(|| {
+                    StoreError::Invalid(format!(
+                        "projection of {path:?} must be 0 or 1 (expressions are not supported)"
+                    ))
+                })?,
+            };
+            if path == "_id" {
+                keep_id = on;
+                continue;
+            }
+            if include.is_some_and(|mode| mode != on) {
+                return Err(StoreError::Invalid("a projection cannot both include and exclude fields".to_owned()));
+            }
+            include = Some(on);
+            paths.push(path.split('.').map(str::to_owned).collect());
+        }
+        Ok(Self { include: include.unwrap_or(false), paths, keep_id })
+    }
+
+    /// Apply to one document.
+    pub fn apply(&self, doc: &Document) -> Document {
+        let mut out = if self.include { Document::new() } else { doc.clone() };
+        if self.include {
+            if self.keep_id {
+                if let Some(id) = doc.get("_id") {
+                    out.insert("_id", id.clone());
+                }
+            }
+            for path in &self.paths {
+                copy_path(doc, &mut out, path);
+            }
+        } else {
+            for path in &self.paths {
+                remove_path(&mut out, path);
+            }
+            if !self.keep_id {
+                out.remove("_id");
+            }
+        }
+        out
+    }
+}
+
+fn copy_path(from: &Document, to: &mut Document, path: &[String]) {
+    let Some((head, rest)) = path.split_first() else { return };
+    let Some(value) = from.get(head) else { return };
+    match (value, rest.is_empty()) {
+        (_, true) => {
+            to.insert(head.clone(), value.clone());
+        }
+        (Bson::Document(inner), false) => {
+            let mut child = match to.get(head) {
+                Some(Bson::Document(existing)) => existing.clone(),
+                _ => Document::new(),
+            };
+            copy_path(inner, &mut child, rest);
+            to.insert(head.clone(), child);
+        }
+        _ => {}
+    }
+}
+
+fn remove_path(doc: &mut Document, path: &[String]) {
+    match path {
+        [] => {}
+        [last] => {
+            doc.remove(last);
+        }
+        [head, rest @ ..] => {
+            if let Some(Bson::Document(inner)) = doc.get_mut(head) {
+                remove_path(inner, rest);
+            }
+        }
+    }
+}
+
+/// A `find`.
+#[derive(Debug, Clone, Default)]
+pub struct FindQuery {
+    /// The filter.
+    pub filter: Document,
+    /// Fields to keep or drop.
+    pub projection: Option<Document>,
+    /// Order.
+    pub sort: Option<Document>,
+    /// At most this many documents (0: no limit; the capability caps it).
+    pub limit: u32,
+}
+
+/// Run a find over `docs`.
+pub fn find<'a>(docs: impl Iterator<Item = &'a Document>, query: &FindQuery) -> Result<Vec<Document>, StoreError> {
+    let filter = Filter::compile(&query.filter)?;
+    let sort = query.sort.as_ref().map(Sort::compile).transpose()?;
+    let projection = query.projection.as_ref().map(Projection::compile).transpose()?;
+    let limit = if query.limit == 0 { usize::MAX } else { query.limit as usize };
+    let mut hits: Vec<&Document> = docs.filter(|d| filter.matches(d)).collect();
+    if let Some(sort) = &sort {
+        hits.sort_by(|a, b| sort.order(a, b));
+    }
+    Ok(hits.into_iter().take(limit).map(|d| projection.as_ref().map_or_else(|| d.clone(), |p| p.apply(d))).collect())
+}
+
+/// An accumulator of `$group`.
+#[derive(Debug, Clone, PartialEq)]
+enum Accumulator {
+    Sum(Expr),
+    Max(Expr),
+    Min(Expr),
+}
+
+/// A `$group` expression: a field path (`"$a.b"`), a literal, or a document of them.
+#[derive(Debug, Clone, PartialEq)]
+enum Expr {
+    Path(Vec<String>),
+    Literal(Bson),
+    Object(Vec<(String, Expr)>),
+}
+
+impl Expr {
+    fn compile(value: &Bson) -> Result<Self, StoreError> {
+        Ok(match value {
+            Bson::String(s) if s.starts_with("$$") => return Err(StoreError::Unsupported(s.clone())),
+            Bson::String(s) if s.starts_with('$') => Self::Path(s[1..].split('.').map(str::to_owned).collect()),
+            Bson::Document(doc) => {
+                if let Some(op) = doc.keys().find(|k| k.starts_with('$')) {
+                    return Err(StoreError::Unsupported(op.clone()));
+                }
+                Self::Object(doc.iter().map(|(k, v)| Ok((k.clone(), Self::compile(v)?))).collect::<Result<_, _>>()?)
+            }
+            other => Self::Literal(other.clone()),
+        })
+    }
+
+    fn eval(&self, doc: &Document) -> Option<Bson> {
+        match self {
+            Self::Literal(value) => Some(value.clone()),
+            Self::Path(path) => {
+                let mut values = Vec::new();
+                resolve_in(doc, path, &mut values);
+                match values.len() {
+                    0 => None,
+                    1 => Some(values[0].clone()),
+                    _ => Some(Bson::Array(values.into_iter().cloned().collect())),
+                }
+            }
+            Self::Object(fields) => {
+                let mut out = Document::new();
+                for (key, expr) in fields {
+                    if let Some(value) = expr.eval(doc) {
+                        out.insert(key.clone(), value);
+                    }
+                }
+                Some(Bson::Document(out))
+            }
+        }
+    }
+}
+
+/// One compiled stage.
+#[derive(Debug, Clone, PartialEq)]
+enum Stage {
+    Match(Filter),
+    Group(Expr, Vec<(String, Accumulator)>),
+    Sort(Sort),
+    Limit(usize),
+    Count(String),
+}
+
+/// A compiled, validated pipeline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pipeline(Vec<Stage>);
+
+impl Pipeline {
+    /// Compile; any stage, operator or accumulator outside the subset is an error naming it.
+    pub fn compile(stages: &[Document]) -> Result<Self, StoreError> {
+        let mut out = Vec::with_capacity(stages.len());
+        for stage in stages {
+            let mut entries = stage.iter();
+            let (Some((name, spec)), None) = (entries.next(), entries.next()) else {
+                return Err(StoreError::Invalid("each pipeline stage has exactly one key".to_owned()));
+            };
+            out.push(match (name.as_str(), spec) {
+                ("$match", Bson::Document(filter)) => Stage::Match(Filter::compile(filter)?),
+                ("$sort", Bson::Document(spec)) => Stage::Sort(Sort::compile(spec)?),
+                ("$limit", n) => match number(n) {
+                    Some(n) if n >= 1.0 && n.fract() == 0.0 => Stage::Limit(n as usize),
+                    _ => return Err(StoreError::Invalid("$limit needs a positive integer".to_owned())),
+                },
+                ("$count", Bson::String(field)) if !field.is_empty() && !field.starts_with('$') => {
+                    Stage::Count(field.clone())
+                }
+                ("$group", Bson::Document(spec)) => group(spec)?,
+                ("$match" | "$sort" | "$count" | "$group", _) => {
+                    return Err(StoreError::Invalid(format!("{name} has the wrong form")));
+                }
+                (other, _) => return Err(StoreError::Unsupported(other.to_owned())),
+            });
+        }
+        Ok(Self(out))
+    }
+
+    /// Run over `docs`.
+    pub fn run<'a>(&self, docs: impl Iterator<Item = &'a Document>) -> Vec<Document> {
+        let mut stages = self.0.as_slice();
+        // A leading $match filters while reading, without copying the collection.
+        let mut current: Vec<Document> = match stages.first() {
+            Some(Stage::Match(filter)) => {
+                stages = &stages[1..];
+                docs.filter(|d| filter.matches(d)).cloned().collect()
+            }
+            _ => docs.cloned().collect(),
+        };
+        for stage in stages {
+            current = match stage {
+                Stage::Match(filter) => current.into_iter().filter(|d| filter.matches(d)).collect(),
+                Stage::Sort(sort) => {
+                    current.sort_by(|a, b| sort.order(a, b));
+                    current
+                }
+                Stage::Limit(n) => current.into_iter().take(*n).collect(),
+                Stage::Count(_) if current.is_empty() => Vec::new(),
+                Stage::Count(field) => {
+                    let mut out = Document::new();
+                    out.insert(field.clone(), count_value(current.len()));
+                    vec![out]
+                }
+                Stage::Group(id, accumulators) => run_group(&current, id, accumulators),
+            };
+        }
+        current
+    }
+}
+
+fn count_value(n: usize) -> Bson {
+    i32::try_from(n).map_or_else(|_| Bson::Int64(n as i64), Bson::Int32)
+}
+
+fn group(spec: &Document) -> Result<Stage, StoreError> {
+    let id = spec.get("_id").ok_or_else(|| StoreError::Invalid("$group needs an _id".to_owned()))?;
+    let id = Expr::compile(id)?;
+    let mut accumulators = Vec::new();
+    for (field, acc) in spec.iter().filter(|(k, _)| *k != "_id") {
+        let Bson::Document(acc) = acc else {
+            return Err(StoreError::Invalid(format!("$group field {field:?} needs an accumulator")));
+        };
+        let mut entries = acc.iter();
+        let (Some((op, arg)), None) = (entries.next(), entries.next()) else {
+            return Err(StoreError::Invalid(format!("$group field {field:?} needs exactly one accumulator")));
+        };
+        let arg = Expr::compile(arg)?;
+        accumulators.push((
+            field.clone(),
+            match op.as_str() {
+                "$sum" => Accumulator::Sum(arg),
+                "$max" => Accumulator::Max(arg),
+                "$min" => Accumulator::Min(arg),
+                other => return Err(StoreError::Unsupported(other.to_owned())),
+            },
+        ));
+    }
+    Ok(Stage::Group(id, accumulators))
+}
+
+fn run_group(docs: &[Document], id: &Expr, accumulators: &[(String, Accumulator)]) -> Vec<Document> {
+    // Groups in first-seen order (MongoDB leaves the order unspecified).
+    let mut keys: Vec<Bson> = Vec::new();
+    let mut members: Vec<Vec<&Document>> = Vec::new();
+    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for doc in docs {
+        let key = id.eval(doc).unwrap_or(Bson::Null);
+        let fingerprint = key.clone().into_canonical_extjson().to_string();
+        let slot = *index.entry(fingerprint).or_insert_with(|| {
+            keys.push(key);
+            members.push(Vec::new());
+            keys.len() - 1
+        });
+        members[slot].push(doc);
+    }
+    keys.into_iter()
+        .zip(members)
+        .map(|(key, docs)| {
+            let mut out = Document::new();
+            out.insert("_id", key);
+            for (field, acc) in accumulators {
+                out.insert(field.clone(), accumulate(acc, &docs));
+            }
+            out
+        })
+        .collect()
+}
+
+fn accumulate(acc: &Accumulator, docs: &[&Document]) -> Bson {
+    match acc {
+        Accumulator::Sum(expr) => {
+            let (mut int, mut float, mut is_float) = (0i64, 0f64, false);
+            for value in docs.iter().filter_map(|d| expr.eval(d)) {
+                match value {
+                    Bson::Int32(n) => int = int.saturating_add(i64::from(n)),
+                    Bson::Int64(n) => int = int.saturating_add(n),
+                    Bson::Double(n) => {
+                        float += n;
+                        is_float = true;
+                    }
+                    _ => {}
+                }
+            }
+            if is_float {
+                Bson::Double(float + int as f64)
+            } else {
+                i32::try_from(int).map_or(Bson::Int64(int), Bson::Int32)
+            }
+        }
+        Accumulator::Max(expr) | Accumulator::Min(expr) => {
+            let values =
+                docs.iter().filter_map(|d| expr.eval(d)).filter(|v| !matches!(v, Bson::Null | Bson::Undefined));
+            let pick = if matches!(acc, Accumulator::Max(_)) {
+                values.max_by(|a, b| compare(a, b))
+            } else {
+                values.min_by(|a, b| compare(a, b))
+            };
+            pick.unwrap_or(Bson::Null)
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! The snapshot backend against a table of MongoDB's documented query
+//! behaviour (`tests/store/semantics.json`), read through real
+//! `mongoexport`-style files.
+
+use mongodb::bson::{Bson, Document};
+use serde_json::Value;
+use vigil_host::store::snapshot::{Snapshot, SnapshotStore};
+use vigil_host::store::{DocumentStore, FindQuery, order};
+
+const COLLECTION: &str = "inventory.items";
+
+fn table() -> Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("store/semantics.json");
+    serde_json::from_str(&std::fs::read_to_string(path).expect("semantics table")).expect("JSON")
+}
+
+fn document(value: &Value) -> Document {
+    match Bson::try_from(value.clone()).expect("Extended JSON") {
+        Bson::Document(doc) => doc,
+        other => panic!("not a document: {other}"),
+    }
+}
+
+/// The table's documents as a mongoexport file (one document per line).
+fn store(table: &Value) -> (tempfile::TempDir, SnapshotStore) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join("inventory")).expect("db dir");
+    let lines: Vec<String> = table["documents"].as_array().expect("documents").iter().map(Value::to_string).collect();
+    std::fs::write(dir.path().join("inventory/items.json"), lines.join("\n") + "\n").expect("export");
+    let snapshot = Snapshot::open(dir.path()).expect("snapshot");
+    (dir, SnapshotStore(std::sync::Arc::new(snapshot)))
+}
+
+fn ids(docs: &[Document]) -> Vec<i64> {
+    docs.iter().map(|d| order::number(d.get("_id").expect("_id")).expect("numeric _id") as i64).collect()
+}
+
+fn expected_ids(value: &Value) -> Vec<i64> {
+    value.as_array().expect("ids").iter().map(|v| v.as_i64().expect("id")).collect()
+}
+
+#[tokio::test]
+async fn filters_match_what_mongodb_documents() {
+    let table = table();
+    let (_dir, store) = store(&table);
+    for case in table["cases"].as_array().expect("cases") {
+        let name = case["name"].as_str().expect("name");
+        let query = FindQuery { filter: document(&case["filter"]), ..FindQuery::default() };
+        let found = store.find(COLLECTION, query).await;
+        if let Some(operator) = case["error"].as_str() {
+            let err = found.expect_err(name).to_string();
+            assert!(err.contains(operator), "{name}: error does not name {operator}: {err}");
+            continue;
+        }
+        let found = found.unwrap_or_else(|err| panic!("{name}: {err}"));
+        assert_eq!(ids(&found), expected_ids(&case["match"]), "{name}");
+        let count = store.count(COLLECTION, document(&case["filter"])).await.expect("count");
+        assert_eq!(count as usize, found.len(), "{name}: count disagrees with find");
+    }
+}
+
+#[tokio::test]
+async fn sorts_and_limits_follow_the_bson_order() {
+    let table = table();
+    let (_dir, store) = store(&table);
+    for case in table["finds"].as_array().expect("finds") {
+        let name = case["name"].as_str().expect("name");
+        let query = FindQuery {
+            filter: document(&case["filter"]),
+            sort: Some(document(&case["sort"])),
+            projection: None,
+            limit: case["limit"].as_u64().unwrap_or(0) as u32,
+        };
+        let found = store.find(COLLECTION, query).await.unwrap_or_else(|err| panic!("{name}: {err}"));
+        assert_eq!(ids(&found), expected_ids(&case["order"]), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn aggregates_compute_what_mongodb_documents() {
+    let table = table();
+    let (_dir, store) = store(&table);
+    for case in table["aggregates"].as_array().expect("aggregates") {
+        let name = case["name"].as_str().expect("name");
+        let pipeline: Vec<Document> = case["pipeline"].as_array().expect("pipeline").iter().map(document).collect();
+        let result = store.aggregate(COLLECTION, pipeline).await;
+        if let Some(operator) = case["error"].as_str() {
+            let err = result.expect_err(name).to_string();
+            assert!(err.contains(operator), "{name}: error does not name {operator}: {err}");
+            continue;
+        }
+        let result = result.unwrap_or_else(|err| panic!("{name}: {err}"));
+        let expected: Vec<Document> = case["result"].as_array().expect("result").iter().map(document).collect();
+        assert_eq!(result.len(), expected.len(), "{name}: {result:?}");
+        for (got, want) in result.iter().zip(&expected) {
+            assert!(
+                order::equal(&Bson::Document(got.clone()), &Bson::Document(want.clone())),
+                "{name}: got {got}, want {want}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn latest_projection_and_bad_files() {
+    let table = table();
+    let (dir, store) = store(&table);
+    let latest = store.latest(COLLECTION, "ts", Document::new()).await.expect("latest").expect("a document");
+    // Dates rank above strings in the BSON order, so the newest date wins over doc 3's string.
+    assert_eq!(latest.get("_id"), Some(&Bson::Int32(2)));
+    let mut projection = Document::new();
+    projection.insert("size.uom", 1);
+    projection.insert("_id", 0);
+    let query = FindQuery {
+        filter: document(&serde_json::json!({ "_id": 1 })),
+        projection: Some(projection),
+        ..FindQuery::default()
+    };
+    let found = store.find(COLLECTION, query).await.expect("find");
+    assert_eq!(found[0].to_string(), r#"{ "size": { "uom": "cm" } }"#);
+    assert_eq!(store.count("inventory.nothing_here", Document::new()).await.expect("count"), 0);
+    assert!(
+        store.count("no-dot", Document::new()).await.expect_err("bad name").to_string().contains("database.collection")
+    );
+
+    std::fs::write(dir.path().join("inventory/broken.json"), "{\"_id\": 1}\n{not json\n").expect("write");
+    let err = store.count("inventory.broken", Document::new()).await.expect_err("broken file").to_string();
+    assert!(err.contains("broken.json:2"), "{err}");
+}
