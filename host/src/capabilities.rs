@@ -17,6 +17,7 @@ mod log;
 pub mod mongo;
 mod pending;
 pub mod redis;
+mod store;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,6 +30,7 @@ use self::redis::RedisBackend;
 use crate::config::Endpoints;
 use crate::metrics::Metrics;
 use crate::runtime::bindings::CapabilityError;
+use crate::store::Store;
 
 /// Backends shared by every plugin's store, and capability counters.
 pub struct Services {
@@ -43,6 +45,8 @@ pub struct Services {
     pub docker: Arc<DockerBackend>,
     /// Program lookup for `exec`.
     pub exec: exec::ExecBackend,
+    /// The document store (`store` capability, watchdog), when configured.
+    pub store: Option<Store>,
 }
 
 impl std::fmt::Debug for Services {
@@ -52,6 +56,7 @@ impl std::fmt::Debug for Services {
             .field("mongo", &self.mongo)
             .field("docker", &self.docker)
             .field("exec", &self.exec)
+            .field("store", &self.store.as_ref().map(|s| s.describe()))
             .finish_non_exhaustive()
     }
 }
@@ -72,6 +77,7 @@ impl Services {
             mongo: Arc::new(MongoBackend::default()),
             docker: Arc::new(DockerBackend::new(None, Endpoints::default().call_timeout)),
             exec: exec::ExecBackend::default(),
+            store: None,
         }
     }
 
@@ -97,14 +103,22 @@ impl Services {
             let field = "endpoints.mongodb_fallback_uri";
             mongo.fallback = Some(MongoEndpoint::new(&uri.resolve(field)?, timeout, field).await?);
         }
+        let store = open_store(endpoints, &mongo)?;
         Ok(Self {
             refused: AtomicU64::new(0),
             metrics,
             redis,
+            store,
             mongo: Arc::new(mongo),
             docker: Arc::new(DockerBackend::new(endpoints.docker_host.as_deref(), timeout)),
             exec: exec::ExecBackend { path: endpoints.exec_path.clone() },
         })
+    }
+
+    /// Use `store` for the `store` capability (and the watchdog).
+    pub fn with_store(mut self, store: Option<Store>) -> Self {
+        self.store = store;
+        self
     }
 
     /// Record and report a refused call.
@@ -123,5 +137,25 @@ impl Services {
     /// Calls refused since start.
     pub fn refused_calls(&self) -> u64 {
         self.refused.load(Ordering::Relaxed)
+    }
+}
+
+/// The document store the endpoints describe: MongoDB when `mongodb_uri` is
+/// set, else the snapshot directory, else none.
+pub fn open_store(endpoints: &Endpoints, mongo: &MongoBackend) -> Result<Option<Store>, String> {
+    let read_preference = crate::store::mongo::read_preference(&endpoints.read_preference)
+        .map_err(|err| format!("field `endpoints.read_preference`: {err}"))?;
+    if let Some(primary) = &mongo.primary {
+        let store =
+            crate::store::mongo::MongoStore::new(primary.client().clone(), endpoints.call_timeout, read_preference);
+        return Ok(Some(Arc::new(store)));
+    }
+    match &endpoints.snapshot_dir {
+        Some(dir) => {
+            let snapshot = crate::store::snapshot::Snapshot::open(dir)
+                .map_err(|err| format!("field `endpoints.snapshot_dir`: {err}"))?;
+            Ok(Some(Arc::new(crate::store::snapshot::SnapshotStore(Arc::new(snapshot)))))
+        }
+        None => Ok(None),
     }
 }

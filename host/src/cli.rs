@@ -6,6 +6,7 @@ mod plugin;
 mod run;
 mod scf;
 mod scrub;
+mod watchdog;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -48,6 +49,9 @@ enum Command {
     /// Configuration files.
     #[command(subcommand)]
     Config(config_check::ConfigCommand),
+    /// The data-sync watchdog: evaluate drift rules and dispatch repairs.
+    #[command(subcommand)]
+    Watchdog(watchdog::WatchdogCommand),
 }
 
 /// Options shared by the commands that load the configured plugin set.
@@ -146,6 +150,7 @@ impl Cli {
             Command::Scf(command) => scf::execute(command).await,
             Command::Scrub(args) => scrub::execute(args).await,
             Command::Config(command) => config_check::execute(command).await,
+            Command::Watchdog(command) => watchdog::execute(command).await,
         }
     }
 }

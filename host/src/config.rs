@@ -3,9 +3,11 @@
 
 mod endpoints;
 mod secret;
+mod watchdog;
 
 pub use endpoints::Endpoints;
 pub use secret::Secret;
+pub use watchdog::{CeleryConfig, DispatchTarget, WatchdogConfig};
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -64,6 +66,12 @@ pub struct DaemonConfig {
     /// The authenticated admin routes (`/admin/...`).
     #[serde(default)]
     pub admin: AdminConfig,
+    /// The data-sync watchdog and its dispatcher.
+    #[serde(default)]
+    pub watchdog: WatchdogConfig,
+    /// Celery task metrics from the broker's event stream.
+    #[serde(default)]
+    pub celery: CeleryConfig,
 }
 
 fn default_listen() -> SocketAddr {
@@ -89,6 +97,8 @@ impl Default for DaemonConfig {
             critical_checks: None,
             plugins: BTreeMap::new(),
             admin: AdminConfig::default(),
+            watchdog: WatchdogConfig::default(),
+            celery: CeleryConfig::default(),
         }
     }
 }

@@ -69,6 +69,8 @@ pub struct Daemon {
     pub scrubber: Arc<crate::scrubber::Engine>,
     /// The admin routes' gate (rate limit, bearer token, security events).
     pub admin: crate::security::admin::AdminGuard,
+    /// The data-sync watchdog and its dispatcher.
+    pub watchdog: Arc<crate::watchdog::Watchdog>,
 }
 
 impl Daemon {
@@ -77,6 +79,7 @@ impl Daemon {
         let metrics = Arc::new(Metrics::new()?);
         let services =
             Arc::new(Services::connect(&config.endpoints, Arc::clone(&metrics)).await.map_err(anyhow::Error::msg)?);
+        let watchdog = Arc::new(crate::watchdog::from_config(&config, &services, &metrics)?);
         let runtime = Runtime::new(RuntimeOptions { cache_dir: config.effective_cache_dir() }, services)?;
         let sources = PluginSources { bundled: config.bundled_plugins, dirs: config.plugin_dirs.clone() };
         let report = loader::load_all(&runtime, &sources, &config).await;
@@ -92,6 +95,7 @@ impl Daemon {
         let admin = crate::security::admin::AdminGuard::new(&config.admin, SecurityLogger::new(&metrics)?);
         Ok(Arc::new(Self {
             admin,
+            watchdog,
             config,
             runtime,
             plugins: ArcSwap::from_pointee(set),

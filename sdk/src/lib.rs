@@ -38,6 +38,7 @@
 extern crate self as vigil_sdk;
 
 pub mod bindings;
+pub mod documents;
 mod report;
 mod settings;
 

@@ -12,6 +12,7 @@ use vigil_host::runtime::{Runtime, RuntimeOptions};
 pub mod daemon;
 pub mod process;
 pub mod services;
+pub mod snapshot;
 
 /// Paths of the compiled fixture components.
 pub mod fixtures {

@@ -48,6 +48,11 @@ impl MongoEndpoint {
         }
     }
 
+    /// The driver's client (pooled; shared with the document store).
+    pub fn client(&self) -> &mongodb::Client {
+        &self.client
+    }
+
     /// `hello` plus the server version.
     pub async fn hello(&self) -> Result<ServerInfo, CapabilityError> {
         let started = Instant::now();

@@ -1,10 +1,10 @@
-//! Capabilities whose backends arrive with later work: `http` and `store`.
+//! Capabilities whose backends arrive with later work: `http`.
 //! Every call checks the grant first; a granted call answers `not-available`.
 
 use crate::capabilities::grants::{self, Refusal};
 use crate::runtime::HostState;
 use crate::runtime::bindings::CapabilityError;
-use crate::runtime::bindings::host::vigil::plugin::{capability_types, http, store, types};
+use crate::runtime::bindings::host::vigil::plugin::{capability_types, http, types};
 
 type Answer<T> = wasmtime::Result<Result<T, CapabilityError>>;
 
@@ -23,23 +23,5 @@ impl capability_types::Host for HostState {}
 impl http::Host for HostState {
     async fn get(&mut self, url: String, _timeout_ms: u32) -> Answer<http::Response> {
         self.unavailable(grants::http(&self.plugin.grants, &url), "http")
-    }
-}
-
-impl store::Host for HostState {
-    async fn count(&mut self, collection: String, _filter_json: String) -> Answer<u64> {
-        self.unavailable(grants::store(&self.plugin.grants, &collection), "store")
-    }
-
-    async fn find(&mut self, collection: String, _query: store::FindQuery) -> Answer<Vec<String>> {
-        self.unavailable(grants::store(&self.plugin.grants, &collection), "store")
-    }
-
-    async fn latest(&mut self, collection: String, _field: String, _filter_json: String) -> Answer<Option<String>> {
-        self.unavailable(grants::store(&self.plugin.grants, &collection), "store")
-    }
-
-    async fn aggregate(&mut self, collection: String, _pipeline_json: String) -> Answer<Vec<String>> {
-        self.unavailable(grants::store(&self.plugin.grants, &collection), "store")
     }
 }

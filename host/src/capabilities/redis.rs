@@ -42,7 +42,8 @@ impl RedisBackend {
         Ok(Self { manager, timeout })
     }
 
-    async fn query<T: redis::FromRedisValue>(&self, command: redis::Cmd) -> Result<T, CapabilityError> {
+    /// Run `command` under the deadline.
+    pub async fn query<T: redis::FromRedisValue>(&self, command: redis::Cmd) -> Result<T, CapabilityError> {
         let mut connection = self.manager.clone();
         match tokio::time::timeout(self.timeout, command.query_async::<T>(&mut connection)).await {
             Err(_) => Err(CapabilityError::Timeout(format!(

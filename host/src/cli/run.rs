@@ -41,9 +41,16 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
         );
     }
 
+    if let Some(reason) = daemon.admin.disabled() {
+        tracing::warn!(target: "vigil::security", "{reason}");
+    }
     let shutdown = CancellationToken::new();
     let plugins = daemon.plugins.load().plugins.clone();
     let mut tasks = scheduler::spawn(&plugins, daemon.results.clone(), daemon.heartbeat.clone(), shutdown.clone());
+    if daemon.config.watchdog.enabled {
+        let mut watchdog = daemon.watchdog.spawn(&plugins, shutdown.clone());
+        tasks.spawn(async move { while watchdog.join_next().await.is_some() {} });
+    }
 
     let signal = shutdown.clone();
     tokio::spawn(async move {

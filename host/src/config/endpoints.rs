@@ -35,9 +35,22 @@ pub struct Endpoints {
     /// The Secure Controls Framework workbook (`.xlsx`).
     #[serde(default)]
     pub scf_workbook: Option<PathBuf>,
+    /// A directory of `mongoexport` files (`<database>/<collection>.json`):
+    /// the document store for plugins and the watchdog when no
+    /// `mongodb_uri` is set, or to run rules offline against an export.
+    #[serde(default)]
+    pub snapshot_dir: Option<PathBuf>,
+    /// Read preference of store queries on MongoDB: `primary`,
+    /// `primaryPreferred`, `secondary`, `secondaryPreferred` or `nearest`.
+    #[serde(default = "default_read_preference")]
+    pub read_preference: String,
     /// Deadline of one backend call (a ping, a command, a query).
     #[serde(default = "default_call_timeout", with = "humantime_serde")]
     pub call_timeout: Duration,
+}
+
+fn default_read_preference() -> String {
+    "primary".to_owned()
 }
 
 fn default_call_timeout() -> Duration {
@@ -53,6 +66,8 @@ impl Default for Endpoints {
             docker_host: None,
             exec_path: None,
             scf_workbook: None,
+            snapshot_dir: None,
+            read_preference: default_read_preference(),
             call_timeout: default_call_timeout(),
         }
     }

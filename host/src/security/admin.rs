@@ -45,15 +45,17 @@ impl AdminGuard {
             crate::config::Secret::Env { env } => format!("admin routes are disabled: set {env}"),
             crate::config::Secret::Literal(_) => "admin routes are disabled: admin.token is empty".to_owned(),
         };
-        if token.is_none() {
-            tracing::warn!(target: "vigil::security", "{disabled}");
-        }
         Self {
             token: token.map(|t| digest(&t)),
             disabled,
             limiter: RateLimiter::new(config.rate_limit, config.rate_window),
             log,
         }
+    }
+
+    /// Why admin routes are off, or `None` when a token is configured.
+    pub fn disabled(&self) -> Option<&str> {
+        self.token.is_none().then_some(self.disabled.as_str())
     }
 
     /// Judge one request. `authorization` is the raw `Authorization` header.

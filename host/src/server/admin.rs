@@ -23,6 +23,7 @@ use crate::security::admin::{UNKNOWN_SOURCE, Verdict};
 pub fn routes(daemon: &Arc<Daemon>) -> Router<Arc<Daemon>> {
     Router::new()
         .route("/admin/checks/run", post(run_checks))
+        .route("/admin/watchdog/run", post(run_watchdog))
         .route_layer(axum::middleware::from_fn_with_state(Arc::clone(daemon), guard))
 }
 
@@ -74,4 +75,12 @@ async fn run_checks(State(daemon): State<Arc<Daemon>>) -> Json<serde_json::Value
     let mut ran: Vec<serde_json::Value> = runs.join_all().await;
     ran.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
     Json(json!({ "ran": ran }))
+}
+
+/// Evaluate every watchdog plugin now, dispatching what they ask for (the
+/// same dedupe and cooldown apply), and answer with the reports.
+async fn run_watchdog(State(daemon): State<Arc<Daemon>>) -> Json<serde_json::Value> {
+    let set = daemon.plugins.load_full();
+    let reports = daemon.watchdog.evaluate_all(&set.plugins).await;
+    Json(json!({ "coordination": daemon.watchdog.coordination(), "rules": reports }))
 }

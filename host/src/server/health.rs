@@ -206,8 +206,14 @@ pub async fn status(State(daemon): State<Arc<Daemon>>, headers: HeaderMap) -> Re
         return health_json::render(overall, &plugins);
     }
     let failed: Vec<FailedPlugin> = daemon.plugins.load().failed.clone();
+    let watchdog = watchdog_status(&daemon);
+    let overall = match &watchdog {
+        Some(w) if w.coordination.status == "degraded" => worst([overall, Status::Degraded].into_iter()),
+        _ => overall,
+    };
     Json(json!({
         "status": overall,
+        "watchdog": watchdog,
         "version": env!("CARGO_PKG_VERSION"),
         "uptime_seconds": daemon.started.elapsed().as_secs_f64(),
         "security_tools": security_tools(&plugins),
@@ -217,9 +223,25 @@ pub async fn status(State(daemon): State<Arc<Daemon>>, headers: HeaderMap) -> Re
     .into_response()
 }
 
+/// The watchdog section of `/health/status`, when watchdog plugins are loaded.
+#[derive(Debug, Serialize)]
+struct WatchdogStatus {
+    coordination: crate::watchdog::CoordinationView,
+    rules: Vec<crate::watchdog::RuleReport>,
+}
+
+fn watchdog_status(daemon: &Daemon) -> Option<WatchdogStatus> {
+    let set = daemon.plugins.load();
+    if !set.plugins.iter().any(|p| p.kind() == crate::manifest::PluginKind::Watchdog) {
+        return None;
+    }
+    Some(WatchdogStatus { coordination: daemon.watchdog.coordination(), rules: daemon.watchdog.reports() })
+}
+
 pub async fn counters(State(daemon): State<Arc<Daemon>>) -> Json<serde_json::Value> {
     let set = daemon.plugins.load();
     let records = daemon.results.snapshot();
+    let reports = daemon.watchdog.reports();
     let active_sessions: Option<f64> = records
         .values()
         .filter_map(|r| r.latest.as_ref())
@@ -234,6 +256,12 @@ pub async fn counters(State(daemon): State<Arc<Daemon>>) -> Json<serde_json::Val
         "checks_run": records.values().map(|r| r.runs).sum::<u64>(),
         "check_faults": records.values().map(|r| r.faults).sum::<u64>(),
         "capability_refusals": daemon.runtime.services().refused_calls(),
+        "watchdog_findings": reports.iter().map(|r| r.findings.len()).sum::<usize>(),
+        "dispatches": reports
+            .iter()
+            .flat_map(|r| r.findings.iter())
+            .filter(|f| f.dispatch.as_ref().is_some_and(|d| matches!(d.outcome, crate::dispatch::Outcome::Dispatched { .. })))
+            .count(),
         "uptime_seconds": daemon.started.elapsed().as_secs_f64(),
     }))
 }

@@ -1,0 +1,120 @@
+//! `vigil watchdog run --once`: evaluate every watchdog rule against a store,
+//! print the findings and the dispatches made (or, with `--dry-run`, the ones
+//! that would be made).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+
+use super::{DaemonArgs, OutputFormat, print_json};
+use crate::config::Secret;
+use crate::daemon::Daemon;
+use crate::dispatch::Outcome;
+use crate::watchdog::RuleReport;
+
+#[derive(Debug, Subcommand)]
+pub enum WatchdogCommand {
+    /// Evaluate every watchdog plugin once and exit: 0 when every rule ran
+    /// and every dispatch went out (or was deduplicated), 1 otherwise.
+    Run(RunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    daemon: DaemonArgs,
+    /// Evaluate once and exit (the daemon, `vigil run`, evaluates on each rule's interval).
+    #[arg(long, required = true)]
+    once: bool,
+    /// The store to read: `snapshot:DIR` (a directory of mongoexport files).
+    #[arg(long, value_name = "snapshot:DIR", conflicts_with = "mongodb")]
+    store: Option<String>,
+    /// Read from this MongoDB deployment instead of the configured one.
+    #[arg(long, value_name = "URI", env = "VIGIL_WATCHDOG_MONGODB_URI", hide_env_values = true)]
+    mongodb: Option<String>,
+    /// Print the dispatches instead of sending them.
+    #[arg(long)]
+    dry_run: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    format: OutputFormat,
+}
+
+pub async fn execute(command: WatchdogCommand) -> anyhow::Result<ExitCode> {
+    let WatchdogCommand::Run(args) = command;
+    let mut config = args.daemon.load_one_shot_config("warn")?;
+    if let Some(store) = &args.store {
+        let Some(dir) = store.strip_prefix("snapshot:") else {
+            anyhow::bail!("--store {store:?}: expected snapshot:DIR");
+        };
+        config.endpoints.snapshot_dir = Some(PathBuf::from(dir));
+        config.endpoints.mongodb_uri = None;
+    }
+    if let Some(uri) = args.mongodb {
+        config.endpoints.mongodb_uri = Some(Secret::Literal(uri));
+    }
+    config.watchdog.dry_run |= args.dry_run;
+    let daemon = Daemon::start(config).await?;
+    let set = daemon.plugins.load();
+    let reports = daemon.watchdog.evaluate_all(&set.plugins).await;
+    let healthy = reports.iter().all(|r| {
+        r.error.is_none()
+            && r.findings
+                .iter()
+                .all(|f| !matches!(f.dispatch.as_ref().map(|d| &d.outcome), Some(Outcome::Failed { .. })))
+    });
+    match args.format {
+        OutputFormat::Json => print_json(&serde_json::json!({
+            "coordination": daemon.watchdog.coordination(),
+            "rules": reports,
+            "failed_plugins": set.failed,
+        }))?,
+        OutputFormat::Text => print_text(&reports),
+    }
+    for failure in &set.failed {
+        eprintln!("plugin failed to load: {}: {}", failure.origin, failure.error);
+    }
+    Ok(if healthy && set.failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn print_text(reports: &[RuleReport]) {
+    if reports.is_empty() {
+        println!("no watchdog plugins loaded");
+    }
+    for report in reports {
+        match &report.error {
+            Some(error) => println!("{}: FAILED: {error}", report.plugin),
+            None => println!(
+                "{}: {} finding(s) in {:.0} ms",
+                report.plugin,
+                report.findings.len(),
+                report.duration_seconds * 1e3
+            ),
+        }
+        for finding in &report.findings {
+            println!("  [{}] {} {}: {}", finding.severity, finding.rule, finding.subject, finding.detail);
+            if let Some(dispatch) = &finding.dispatch {
+                let outcome = match &dispatch.outcome {
+                    Outcome::Dispatched { task_id: Some(id) } => format!("dispatched (task id {id})"),
+                    Outcome::Dispatched { task_id: None } => "dispatched".to_owned(),
+                    Outcome::Deduplicated => "deduplicated (already dispatched within the cooldown)".to_owned(),
+                    Outcome::DryRun => "dry run: not sent".to_owned(),
+                    Outcome::Failed { error } => format!("FAILED: {error}"),
+                };
+                println!(
+                    "      -> {} {}{} via {} [{}]: {outcome}",
+                    dispatch.request.task,
+                    dispatch.request.args,
+                    if dispatch.request.kwargs.as_object().is_some_and(|k| !k.is_empty()) {
+                        format!(" {}", dispatch.request.kwargs)
+                    } else {
+                        String::new()
+                    },
+                    dispatch.target,
+                    dispatch.request.dedupe_key
+                );
+            }
+        }
+    }
+}
