@@ -71,6 +71,8 @@ pub struct Daemon {
     pub admin: crate::security::admin::AdminGuard,
     /// The data-sync watchdog and its dispatcher.
     pub watchdog: Arc<crate::watchdog::Watchdog>,
+    /// The Celery event-stream consumer, when a broker is configured.
+    pub celery: Option<Arc<crate::celery::CeleryMonitor>>,
 }
 
 impl Daemon {
@@ -80,6 +82,7 @@ impl Daemon {
         let services =
             Arc::new(Services::connect(&config.endpoints, Arc::clone(&metrics)).await.map_err(anyhow::Error::msg)?);
         let watchdog = Arc::new(crate::watchdog::from_config(&config, &services, &metrics)?);
+        let celery = crate::celery::from_config(&config, &metrics)?.map(Arc::new);
         let runtime = Runtime::new(RuntimeOptions { cache_dir: config.effective_cache_dir() }, services)?;
         let sources = PluginSources { bundled: config.bundled_plugins, dirs: config.plugin_dirs.clone() };
         let report = loader::load_all(&runtime, &sources, &config).await;
@@ -96,6 +99,7 @@ impl Daemon {
         Ok(Arc::new(Self {
             admin,
             watchdog,
+            celery,
             config,
             runtime,
             plugins: ArcSwap::from_pointee(set),
@@ -105,5 +109,24 @@ impl Daemon {
             heartbeat: Arc::new(Heartbeat::default()),
             started: Instant::now(),
         }))
+    }
+}
+
+impl Daemon {
+    /// Start the background work: the check scheduler (and heartbeat), the
+    /// watchdog rules (when `watchdog.enabled`), and the Celery event
+    /// consumer (when configured). All stop when `shutdown` is cancelled.
+    pub fn spawn_tasks(self: &Arc<Self>, shutdown: &tokio_util::sync::CancellationToken) -> tokio::task::JoinSet<()> {
+        let plugins = self.plugins.load().plugins.clone();
+        let mut tasks =
+            crate::scheduler::spawn(&plugins, Arc::clone(&self.results), Arc::clone(&self.heartbeat), shutdown.clone());
+        if self.config.watchdog.enabled {
+            let mut watchdog = self.watchdog.spawn(&plugins, shutdown.clone());
+            tasks.spawn(async move { while watchdog.join_next().await.is_some() {} });
+        }
+        if let Some(celery) = &self.celery {
+            tasks.spawn(Arc::clone(celery).run(shutdown.clone()));
+        }
+        tasks
     }
 }

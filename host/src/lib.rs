@@ -12,6 +12,7 @@
 
 pub mod bundled;
 pub mod capabilities;
+pub mod celery;
 pub mod cli;
 pub mod config;
 pub mod daemon;

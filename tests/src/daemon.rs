@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 use vigil_host::config::DaemonConfig;
 use vigil_host::daemon::Daemon;
-use vigil_host::{scheduler, server};
+use vigil_host::server;
 
 /// A running daemon.
 pub struct TestDaemon {
@@ -25,8 +25,7 @@ impl TestDaemon {
         config.cache_dir = Some(crate::shared_cache_dir());
         let daemon = Daemon::start(config).await.expect("daemon starts");
         let shutdown = CancellationToken::new();
-        let plugins = daemon.plugins.load().plugins.clone();
-        let tasks = scheduler::spawn(&plugins, daemon.results.clone(), daemon.heartbeat.clone(), shutdown.clone());
+        let tasks = daemon.spawn_tasks(&shutdown);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let stop = shutdown.clone();
@@ -71,6 +70,23 @@ impl TestDaemon {
             }
             assert!(started.elapsed() < limit, "{name} did not reach the expected state within {limit:?}: {entry}");
             tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl TestDaemon {
+    /// Poll `/metrics` until every one of `series` (exact sample lines, or
+    /// prefixes of them) appears; returns the exposition. Panics after `limit`.
+    pub async fn wait_for_metrics(&self, series: &[&str], limit: Duration) -> String {
+        let started = Instant::now();
+        loop {
+            let (_, _, text) = self.request("/metrics", &[]).await;
+            let missing: Vec<&&str> = series.iter().filter(|s| !text.lines().any(|l| l.starts_with(**s))).collect();
+            if missing.is_empty() {
+                return text;
+            }
+            assert!(started.elapsed() < limit, "metrics {missing:?} did not appear within {limit:?}:\n{text}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 }

@@ -228,3 +228,69 @@ impl Drop for Program {
         stop(&mut self.child);
     }
 }
+
+/// A real Celery 5 worker (`-E`, solo pool) on a Redis broker, running the
+/// stand-in platform tasks of `tests/celery/platform_tasks.py`.
+pub struct CeleryWorker {
+    program: Program,
+    _dir: tempfile::TempDir,
+}
+
+impl CeleryWorker {
+    /// Start a worker consuming `queue` from `broker` and wait until it is ready.
+    pub fn start(broker: &str, queue: &str) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let tasks = Path::new(env!("CARGO_MANIFEST_DIR")).join("celery");
+        let hostname = format!("vigil-test-{}@localhost", crate::free_port());
+        let args: Vec<String> = [
+            "-A",
+            "platform_tasks",
+            "worker",
+            "-E",
+            "-P",
+            "solo",
+            "-c",
+            "1",
+            "-Q",
+            queue,
+            "-n",
+            &hostname,
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel",
+            "INFO",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        let log = dir.path().join("worker.log");
+        let file = std::fs::File::create(&log).expect("log file");
+        let child = Command::new("celery")
+            .args(&args)
+            .current_dir(&tasks)
+            .env("VIGIL_TEST_BROKER", broker)
+            .env("PYTHONPATH", &tasks)
+            .stdout(file.try_clone().expect("log"))
+            .stderr(file)
+            .spawn()
+            .expect("celery starts");
+        let program = Program { child, log };
+        wait_until(Duration::from_secs(60), "celery worker", || program.log().contains(" ready."));
+        Self { program, _dir: dir }
+    }
+
+    /// What the worker logged.
+    pub fn log(&self) -> String {
+        self.program.log()
+    }
+}
+
+/// The calls the stand-in tasks recorded, in order: (task, args, kwargs).
+pub fn recorded_calls(redis: &RedisServer) -> Vec<serde_json::Value> {
+    redis
+        .cli(&["LRANGE", "vigil-test:calls", "0", "-1"])
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|err| panic!("recorded call is not JSON ({err}): {l}")))
+        .collect()
+}

@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::DaemonArgs;
 use crate::daemon::Daemon;
-use crate::{scheduler, server, telemetry};
+use crate::{server, telemetry};
 
 /// How long running checks get to finish after a shutdown signal.
 const DRAIN: Duration = Duration::from_secs(5);
@@ -45,12 +45,7 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
         tracing::warn!(target: "vigil::security", "{reason}");
     }
     let shutdown = CancellationToken::new();
-    let plugins = daemon.plugins.load().plugins.clone();
-    let mut tasks = scheduler::spawn(&plugins, daemon.results.clone(), daemon.heartbeat.clone(), shutdown.clone());
-    if daemon.config.watchdog.enabled {
-        let mut watchdog = daemon.watchdog.spawn(&plugins, shutdown.clone());
-        tasks.spawn(async move { while watchdog.join_next().await.is_some() {} });
-    }
+    let mut tasks = daemon.spawn_tasks(&shutdown);
 
     let signal = shutdown.clone();
     tokio::spawn(async move {

@@ -90,7 +90,7 @@ mod tests {
 
     #[test]
     fn types_sort_in_mongodb_order() {
-        let mut values = vec![
+        let mut values = [
             Bson::Boolean(false),
             Bson::DateTime(DateTime::from_millis(0)),
             Bson::ObjectId(ObjectId::from_bytes([0; 12])),

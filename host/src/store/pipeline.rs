@@ -22,8 +22,8 @@ impl Sort {
         let mut keys = Vec::with_capacity(spec.len());
         for (path, direction) in spec {
             let ascending = match number(direction) {
-                Some(n) if n == 1.0 => true,
-                Some(n) if n == -1.0 => false,
+                Some(1.0) => true,
+                Some(-1.0) => false,
                 _ => return Err(StoreError::Invalid(format!("sort direction of {path:?} must be 1 or -1"))),
             };
             keys.push((path.split('.').map(str::to_owned).collect(), ascending));
@@ -97,10 +97,10 @@ impl Projection {
     pub fn apply(&self, doc: &Document) -> Document {
         let mut out = if self.include { Document::new() } else { doc.clone() };
         if self.include {
-            if self.keep_id {
-                if let Some(id) = doc.get("_id") {
-                    out.insert("_id", id.clone());
-                }
+            if self.keep_id
+                && let Some(id) = doc.get("_id")
+            {
+                out.insert("_id", id.clone());
             }
             for path in &self.paths {
                 copy_path(doc, &mut out, path);
@@ -389,11 +389,7 @@ fn accumulate(acc: &Accumulator, docs: &[&Document]) -> Bson {
         Accumulator::Max(expr) | Accumulator::Min(expr) => {
             let values =
                 docs.iter().filter_map(|d| expr.eval(d)).filter(|v| !matches!(v, Bson::Null | Bson::Undefined));
-            let pick = if matches!(acc, Accumulator::Max(_)) {
-                values.max_by(|a, b| compare(a, b))
-            } else {
-                values.min_by(|a, b| compare(a, b))
-            };
+            let pick = if matches!(acc, Accumulator::Max(_)) { values.max_by(compare) } else { values.min_by(compare) };
             pick.unwrap_or(Bson::Null)
         }
     }

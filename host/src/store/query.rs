@@ -172,10 +172,10 @@ pub fn resolve<'a>(value: &'a Bson, path: &[String], out: &mut Vec<&'a Bson>) {
             }
         }
         Bson::Array(items) => {
-            if let Ok(index) = head.parse::<usize>() {
-                if let Some(item) = items.get(index) {
-                    resolve(item, rest, out);
-                }
+            if let Ok(index) = head.parse::<usize>()
+                && let Some(item) = items.get(index)
+            {
+                resolve(item, rest, out);
             }
             for item in items {
                 if let Bson::Document(_) = item {
@@ -206,7 +206,7 @@ impl Condition {
             Self::Cmp(operator, operand) => values.iter().any(|v| candidates(v).any(|c| cmp(operator, c, operand))),
             Self::In(items) => items.iter().any(|item| eq(values, item)),
             Self::Nin(items) => !items.iter().any(|item| eq(values, item)),
-            Self::Exists(wanted) => !values.is_empty() == *wanted,
+            Self::Exists(wanted) => values.is_empty() != *wanted,
             Self::Not(inner) => !inner.holds(values),
             Self::All(all) => all.iter().all(|c| c.holds(values)),
         }

@@ -21,11 +21,13 @@ use super::query::Filter;
 use super::{DocumentStore, StoreError, StoreFuture, StoreResult, split_name};
 
 type Stamp = (u64, Option<SystemTime>);
+/// Parsed collections by file, with the file version they were parsed from.
+type Cache = HashMap<PathBuf, (Stamp, Arc<Vec<Document>>)>;
 
 /// A snapshot directory.
 pub struct Snapshot {
     dir: PathBuf,
-    cache: Mutex<HashMap<PathBuf, (Stamp, Arc<Vec<Document>>)>>,
+    cache: Mutex<Cache>,
 }
 
 impl Snapshot {
@@ -55,10 +57,10 @@ impl Snapshot {
         let Some(path) = self.file(collection)? else { return Ok(Arc::new(Vec::new())) };
         let meta = std::fs::metadata(&path).map_err(|err| io_error(&path, &err))?;
         let stamp = (meta.len(), meta.modified().ok());
-        if let Some((cached, docs)) = self.cache.lock().unwrap_or_else(PoisonError::into_inner).get(&path) {
-            if *cached == stamp {
-                return Ok(Arc::clone(docs));
-            }
+        if let Some((cached, docs)) = self.cache.lock().unwrap_or_else(PoisonError::into_inner).get(&path)
+            && *cached == stamp
+        {
+            return Ok(Arc::clone(docs));
         }
         let docs = Arc::new(read_export(&path)?);
         self.cache.lock().unwrap_or_else(PoisonError::into_inner).insert(path, (stamp, Arc::clone(&docs)));

@@ -2,6 +2,7 @@
 
 mod admin;
 mod cache;
+mod celery_metrics;
 mod docker;
 mod examples;
 mod faults;
@@ -15,3 +16,4 @@ mod metrics;
 mod routes;
 mod scrubber;
 mod store;
+mod watchdog;

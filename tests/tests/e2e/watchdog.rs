@@ -1,0 +1,160 @@
+//! The watchdog end to end with real services: a real Redis as broker and
+//! coordination store, a real Celery 5 worker running stand-ins of the
+//! platform's sync tasks. The worker's own record of its calls is the truth.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, SystemTime};
+
+use serde_json::Value;
+use vigil_host::dispatch::celery::{TaskMessage, envelope};
+use vigil_tests::services::{CeleryWorker, RedisServer, recorded_calls, skip_unless_installed};
+use vigil_tests::snapshot::{Plan, generate};
+use vigil_tests::{vigil_binary, wait_until};
+
+/// `vigil watchdog run --once` against `snapshot` with `config`; the JSON report.
+fn run_once(config: &Path, snapshot: &Path, extra: &[&str]) -> Value {
+    let output = Command::new(vigil_binary())
+        .args(["watchdog", "run", "--once", "--format", "json", "--config"])
+        .arg(config)
+        .arg("--store")
+        .arg(format!("snapshot:{}", snapshot.display()))
+        .args(extra)
+        .env("VIGIL_CACHE_DIR", vigil_tests::shared_cache_dir())
+        .output()
+        .expect("vigil runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "vigil watchdog failed:\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_str(&stdout).unwrap_or_else(|err| panic!("not JSON ({err}): {stdout}"))
+}
+
+/// Outcomes of every dispatch in a report, as (task, outcome).
+fn outcomes(report: &Value) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = report["rules"]
+        .as_array()
+        .expect("rules")
+        .iter()
+        .flat_map(|rule| rule["findings"].as_array().cloned().unwrap_or_default())
+        .filter_map(|finding| {
+            let dispatch = &finding["dispatch"];
+            Some((dispatch["task"].as_str()?.to_owned(), dispatch["outcome"].as_str()?.to_owned()))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn count(outcomes: &[(String, String)], outcome: &str) -> usize {
+    outcomes.iter().filter(|(_, o)| o == outcome).count()
+}
+
+/// Push a sentinel task and wait until the worker has run it: everything
+/// queued before it has then been processed too (one worker, one queue, FIFO).
+fn drain(redis: &RedisServer, worker: &CeleryWorker) {
+    let id = format!("sentinel-{}", vigil_tests::free_port());
+    let message = TaskMessage {
+        id: id.clone(),
+        task: "vigil-test.sentinel".into(),
+        args: serde_json::json!([]),
+        kwargs: serde_json::json!({}),
+        queue: "celery".into(),
+    };
+    let body = envelope(&message, "vigil-test").expect("envelope").to_string();
+    redis.cli(&["LPUSH", "celery", &body]);
+    wait_until(Duration::from_secs(60), "the sentinel task", || {
+        let done = recorded_calls(redis).iter().any(|c| c["id"] == id.as_str());
+        assert!(!worker.log().contains("Traceback"), "worker failed:\n{}", worker.log());
+        done
+    });
+    redis.cli(&["LREM", "vigil-test:calls", "0", &redis.cli(&["LINDEX", "vigil-test:calls", "-1"])]);
+}
+
+#[test]
+fn watchdog_dispatches_each_repair_once_and_celery_runs_it() {
+    if skip_unless_installed(&["redis-server", "redis-cli", "celery"]) {
+        return;
+    }
+    let redis = RedisServer::start();
+    let worker = CeleryWorker::start(&redis.url(), "celery");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let snapshot = dir.path().join("snapshot");
+    let planted = generate(&snapshot, &Plan::example(SystemTime::now())).expect("snapshot");
+    let config = dir.path().join("vigil.toml");
+    std::fs::write(&config, format!("[endpoints]\nredis_url = \"{}\"\n[watchdog]\ncooldown = \"1h\"\n", redis.url()))
+        .expect("config");
+
+    // First run: every planted drift is found and its repair dispatched once.
+    let first = run_once(&config, &snapshot, &[]);
+    assert_eq!(first["coordination"]["mode"], "redis");
+    let got = outcomes(&first);
+    assert_eq!(got.len(), planted.stuck_runs.len() + planted.drifting_modules.len() + 1, "{first:#}");
+    // Two drifting modules share the sync_all key: one is sent, one deduplicated.
+    assert_eq!(count(&got, "dispatched"), planted.stuck_runs.len() + 2, "{got:?}");
+    assert_eq!(count(&got, "deduplicated"), 1, "{got:?}");
+    drain(&redis, &worker);
+    let calls = recorded_calls(&redis);
+    let mut recovered: Vec<String> = calls
+        .iter()
+        .filter(|c| c["task"] == "app.tasks.cspm.recover_stuck_scan")
+        .map(|c| c["args"][0].as_str().expect("run id").to_owned())
+        .collect();
+    recovered.sort();
+    assert_eq!(recovered, planted.stuck_runs, "{calls:?}");
+    for task in ["app.services.vulnerability_sync.sync_all", "app.tasks.compliance.refresh_compliance_data"] {
+        assert_eq!(calls.iter().filter(|c| c["task"] == task).count(), 1, "{task}: {calls:?}");
+    }
+    let dispatched_ids: Vec<String> = first["rules"]
+        .as_array()
+        .expect("rules")
+        .iter()
+        .flat_map(|r| r["findings"].as_array().cloned().unwrap_or_default())
+        .filter_map(|f| f["dispatch"]["task_id"].as_str().map(str::to_owned))
+        .collect();
+    for id in &dispatched_ids {
+        assert_eq!(calls.iter().filter(|c| c["id"] == id.as_str()).count(), 1, "task {id} ran other than once");
+    }
+
+    // Within the cooldown: nothing is dispatched again.
+    let second = run_once(&config, &snapshot, &[]);
+    let got = outcomes(&second);
+    assert_eq!(count(&got, "deduplicated"), got.len(), "{got:?}");
+    drain(&redis, &worker);
+    assert_eq!(recorded_calls(&redis).len(), calls.len(), "a second run dispatched again");
+
+    // Three replicas sharing the Redis, at once: each repair is dispatched once between them.
+    redis.cli(&["DEL", "vigil-test:calls"]);
+    for key in redis.cli(&["KEYS", "vigil:dispatch:*"]).lines() {
+        redis.cli(&["DEL", key]);
+    }
+    let replicas: Vec<_> = (0..3)
+        .map(|_| {
+            let (config, snapshot) = (config.clone(), snapshot.clone());
+            std::thread::spawn(move || run_once(&config, &snapshot, &[]))
+        })
+        .collect();
+    let reports: Vec<Value> = replicas.into_iter().map(|r| r.join().expect("replica")).collect();
+    let dispatched: usize = reports.iter().map(|r| count(&outcomes(r), "dispatched")).sum();
+    assert_eq!(dispatched, planted.stuck_runs.len() + 2, "replicas dispatched {dispatched} times");
+    drain(&redis, &worker);
+    assert_eq!(recorded_calls(&redis).len(), planted.stuck_runs.len() + 2);
+
+    // A dry run sends nothing and claims no key.
+    let dry = run_once(&config, &snapshot, &["--dry-run"]);
+    assert!(outcomes(&dry).iter().all(|(_, o)| o == "dry_run"), "{dry:#}");
+}
+
+#[test]
+fn without_redis_the_watchdog_logs_and_reports_degraded_coordination() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let snapshot = dir.path().join("snapshot");
+    let planted = generate(&snapshot, &Plan::example(SystemTime::now())).expect("snapshot");
+    let config = dir.path().join("vigil.toml");
+    std::fs::write(&config, "").expect("config");
+    let report = run_once(&config, &snapshot, &[]);
+    assert_eq!(report["coordination"]["mode"], "in-memory");
+    assert_eq!(report["coordination"]["status"], "degraded");
+    assert_eq!(report["coordination"]["impact"], "no cross-replica dedupe");
+    let got = outcomes(&report);
+    assert_eq!(got.len(), planted.stuck_runs.len() + planted.drifting_modules.len() + 1);
+    assert!(got.iter().all(|(_, o)| o == "dry_run"), "no broker: the target is log: {got:?}");
+}
