@@ -294,3 +294,19 @@ pub fn recorded_calls(redis: &RedisServer) -> Vec<serde_json::Value> {
         .map(|l| serde_json::from_str(l).unwrap_or_else(|err| panic!("recorded call is not JSON ({err}): {l}")))
         .collect()
 }
+
+/// `promtool check metrics` on `exposition`: fails the test on any finding.
+pub fn promtool_check_metrics(exposition: &str) {
+    use std::io::Write;
+    let mut promtool = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool runs");
+    promtool.stdin.take().expect("stdin").write_all(exposition.as_bytes()).expect("feed promtool");
+    let output = promtool.wait_with_output().expect("promtool finishes");
+    let findings = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success() && findings.trim().is_empty(), "promtool findings:\n{findings}");
+}

@@ -67,6 +67,9 @@ async fn watchdog_dispatches_and_celery_events_become_metrics() {
         )
         .await;
     assert!(metrics.contains("vigil_watchdog_last_evaluation_timestamp_seconds{plugin=\"stuck-scans\"}"));
+    if !skip_unless_installed(&["promtool"]) {
+        vigil_tests::services::promtool_check_metrics(&metrics);
+    }
 
     let (_, status) = daemon.json("/health/status").await;
     let watchdog = &status["watchdog"];

@@ -13,6 +13,7 @@ mod integrity;
 mod loading;
 mod logging;
 mod metrics;
+mod mongodb_store;
 mod routes;
 mod scrubber;
 mod store;
