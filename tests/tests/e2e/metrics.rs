@@ -4,7 +4,7 @@
 //! Prometheus scraping a daemon and sending an alert to a real Alertmanager.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use vigil_host::config::{PluginOverride, Secret};
