@@ -88,10 +88,12 @@ impl DaemonArgs {
             Some(path) => DaemonConfig::load(path)?,
             None => DaemonConfig::default(),
         };
-        config.plugin_dirs.extend(self.plugin_dirs.iter().cloned());
-        if self.no_bundled {
-            config.bundled_plugins = false;
-        }
+        let origin = crate::config::ConfigOrigin {
+            path: self.config.clone(),
+            extra_plugin_dirs: self.plugin_dirs.clone(),
+            no_bundled: self.no_bundled,
+        };
+        origin.apply(&mut config);
         if let Some(dir) = &self.cache_dir {
             config.cache_dir = Some(dir.clone());
         }

@@ -72,6 +72,33 @@ pub struct DaemonConfig {
     /// Celery task metrics from the broker's event stream.
     #[serde(default)]
     pub celery: CeleryConfig,
+    /// Where this configuration came from (not a setting): the file and the
+    /// command-line additions a reload must apply again.
+    #[serde(skip)]
+    pub origin: ConfigOrigin,
+}
+
+/// The file a configuration was read from and the command-line options
+/// layered over it that a reload re-applies.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ConfigOrigin {
+    /// The `vigil.toml`, if one was given.
+    pub path: Option<PathBuf>,
+    /// `--plugins` directories added after the file's `plugin_dirs`.
+    pub extra_plugin_dirs: Vec<PathBuf>,
+    /// `--no-bundled`.
+    pub no_bundled: bool,
+}
+
+impl ConfigOrigin {
+    /// Apply the command-line additions to `config`.
+    pub fn apply(&self, config: &mut DaemonConfig) {
+        config.plugin_dirs.extend(self.extra_plugin_dirs.iter().cloned());
+        if self.no_bundled {
+            config.bundled_plugins = false;
+        }
+        config.origin = self.clone();
+    }
 }
 
 fn default_listen() -> SocketAddr {
@@ -99,6 +126,7 @@ impl Default for DaemonConfig {
             admin: AdminConfig::default(),
             watchdog: WatchdogConfig::default(),
             celery: CeleryConfig::default(),
+            origin: ConfigOrigin::default(),
         }
     }
 }

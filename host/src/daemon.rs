@@ -50,8 +50,8 @@ impl From<LoadReport> for PluginSet {
 
 /// Everything the daemon shares between its tasks.
 pub struct Daemon {
-    /// The configuration it started with.
-    pub config: DaemonConfig,
+    /// The configuration in force (replaced by a reload that changes it).
+    pub config: ArcSwap<DaemonConfig>,
     /// The sandbox.
     pub runtime: Runtime,
     /// The current plugin set.
@@ -65,14 +65,18 @@ pub struct Daemon {
     /// Prometheus metrics.
     pub metrics: Arc<Metrics>,
     /// The scrubber engine built from this daemon's scrubber plugins (also
-    /// installed process-wide for the log writer).
-    pub scrubber: Arc<crate::scrubber::Engine>,
+    /// installed process-wide for the log writer); rebuilt on reload.
+    pub scrubber: ArcSwap<crate::scrubber::Engine>,
     /// The admin routes' gate (rate limit, bearer token, security events).
     pub admin: crate::security::admin::AdminGuard,
     /// The data-sync watchdog and its dispatcher.
     pub watchdog: Arc<crate::watchdog::Watchdog>,
     /// The Celery event-stream consumer, when a broker is configured.
     pub celery: Option<Arc<crate::celery::CeleryMonitor>>,
+    /// Per-plugin loops, once started.
+    pub(crate) supervisor: std::sync::Mutex<Option<crate::supervisor::Supervisor>>,
+    /// Reload state: one reload at a time, and the versions rejected so far.
+    pub(crate) reloads: crate::reload::ReloadState,
 }
 
 impl Daemon {
@@ -100,11 +104,13 @@ impl Daemon {
             admin,
             watchdog,
             celery,
-            config,
+            config: ArcSwap::from_pointee(config),
             runtime,
             plugins: ArcSwap::from_pointee(set),
             metrics,
-            scrubber,
+            scrubber: ArcSwap::new(scrubber),
+            supervisor: std::sync::Mutex::new(None),
+            reloads: crate::reload::ReloadState::default(),
             results: Arc::new(ResultsStore::new()),
             heartbeat: Arc::new(Heartbeat::default()),
             started: Instant::now(),
@@ -113,20 +119,28 @@ impl Daemon {
 }
 
 impl Daemon {
-    /// Start the background work: the check scheduler (and heartbeat), the
-    /// watchdog rules (when `watchdog.enabled`), and the Celery event
-    /// consumer (when configured). All stop when `shutdown` is cancelled.
-    pub fn spawn_tasks(self: &Arc<Self>, shutdown: &tokio_util::sync::CancellationToken) -> tokio::task::JoinSet<()> {
-        let plugins = self.plugins.load().plugins.clone();
-        let mut tasks =
-            crate::scheduler::spawn(&plugins, Arc::clone(&self.results), Arc::clone(&self.heartbeat), shutdown.clone());
-        if self.config.watchdog.enabled {
-            let mut watchdog = self.watchdog.spawn(&plugins, shutdown.clone());
-            tasks.spawn(async move { while watchdog.join_next().await.is_some() {} });
-        }
+    /// Start the background work: the heartbeat, one loop per check, one per
+    /// watchdog rule (when `watchdog.enabled`), and the Celery event consumer
+    /// (when configured). All stop when `shutdown` is cancelled; reloads
+    /// start and retire per-plugin loops.
+    pub fn spawn_tasks(self: &Arc<Self>, shutdown: &tokio_util::sync::CancellationToken) {
+        let watchdog = self.config.load().watchdog.enabled.then(|| Arc::clone(&self.watchdog));
+        let mut supervisor = crate::supervisor::Supervisor::new(shutdown.clone(), Arc::clone(&self.results), watchdog);
+        supervisor.spawn(crate::scheduler::heartbeat(Arc::clone(&self.heartbeat), shutdown.clone()));
         if let Some(celery) = &self.celery {
-            tasks.spawn(Arc::clone(celery).run(shutdown.clone()));
+            supervisor.spawn(Arc::clone(celery).run(shutdown.clone()));
         }
-        tasks
+        supervisor.sync(&self.plugins.load().plugins);
+        *self.supervisor.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(supervisor);
+    }
+
+    /// After shutdown: wait up to `grace` for running checks to finish.
+    /// Returns whether they all did.
+    pub async fn drain(&self, grace: std::time::Duration) -> bool {
+        let supervisor = self.supervisor.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+        match supervisor {
+            Some(supervisor) => supervisor.drain(grace).await,
+            None => true,
+        }
     }
 }

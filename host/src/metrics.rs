@@ -60,6 +60,8 @@ pub struct Metrics {
     plugin_reloads: IntCounterVec,
     http_requests: IntCounterVec,
     http_duration: HistogramVec,
+    reload_duration: HistogramVec,
+    config_reloads: IntCounterVec,
 }
 
 fn opts(name: &str, help: &str) -> Opts {
@@ -90,8 +92,16 @@ impl Metrics {
             "Capability calls refused because the plugin's manifest does not grant the target.",
             &["plugin", "capability"],
         )?;
-        let plugin_reloads =
-            counter("plugin_reloads_total", "Plugin reloads by outcome (success, failure).", &["outcome"])?;
+        let plugin_reloads = counter(
+            "plugin_reloads_total",
+            "Plugin versions swapped in (success) or rejected (failure) by a reload.",
+            &["outcome"],
+        )?;
+        let config_reloads = counter(
+            "config_reloads_total",
+            "Reloads by what happened to vigil.toml (none, unchanged, applied, rejected).",
+            &["outcome"],
+        )?;
         let http_requests = counter(
             "http_requests_total",
             "HTTP requests by matched route, method and status code.",
@@ -112,6 +122,12 @@ impl Metrics {
             "Duration of HTTP requests by matched route.",
             &["route", "method"],
             HTTP_BUCKETS,
+        )?;
+        let reload_duration = histogram(
+            "reload_duration_seconds",
+            "Time from a plugin or configuration change to the swap.",
+            &[],
+            &[0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0],
         )?;
         let plugins_loaded = IntGaugeVec::new(opts("plugins_loaded", "Plugins loaded, by kind."), &["kind"])?;
         registry.register(Box::new(plugins_loaded.clone()))?;
@@ -148,6 +164,8 @@ impl Metrics {
             plugin_reloads,
             http_requests,
             http_duration,
+            reload_duration,
+            config_reloads,
         })
     }
 
@@ -209,7 +227,14 @@ impl Metrics {
         self.plugins_failed.set(set.failed.len() as i64);
     }
 
-    /// A reload finished.
+    /// A reload finished: `seconds` from the change to the swap; `config`
+    /// is what happened to `vigil.toml`.
+    pub fn reload_finished(&self, seconds: f64, config: &str) {
+        self.reload_duration.with_label_values::<&str>(&[]).observe(seconds);
+        self.config_reloads.with_label_values(&[config]).inc();
+    }
+
+    /// A plugin version was swapped in (`true`) or rejected.
     pub fn reloaded(&self, success: bool) {
         self.plugin_reloads.with_label_values(&[if success { "success" } else { "failure" }]).inc();
     }
@@ -225,8 +250,9 @@ impl Metrics {
         let set = daemon.plugins.load();
         let records = daemon.results.snapshot();
         let mut text = self.render_events();
-        text.push_str(&render_state(&check_views(&set.plugins, &records), daemon.config.ready_on_degraded));
-        text.push_str(&render_redactions(&daemon.scrubber));
+        text.push_str(&render_state(&check_views(&set.plugins, &records), daemon.config.load().ready_on_degraded));
+        text.push_str(&render_redactions(&daemon.scrubber.load()));
+        text.push_str(&render_plugin_info(&set));
         text
     }
 
@@ -247,6 +273,26 @@ impl Metrics {
         }
         String::from_utf8(buffer).unwrap_or_default()
     }
+}
+
+/// `vigil_plugin_info{plugin,kind,version}`: the version of each loaded plugin.
+fn render_plugin_info(set: &PluginSet) -> String {
+    let registry = Registry::new();
+    let Ok(family) = IntGaugeVec::new(
+        opts("plugin_info", "Loaded plugins and their versions; always 1."),
+        &["plugin", "kind", "version"],
+    ) else {
+        return String::new();
+    };
+    if registry.register(Box::new(family.clone())).is_err() {
+        return String::new();
+    }
+    for plugin in &set.plugins {
+        family.with_label_values(&[plugin.name(), plugin.kind().as_str(), &plugin.manifest.version.to_string()]).set(1);
+    }
+    let mut buffer = Vec::new();
+    let _ = TextEncoder::new().encode(&registry.gather(), &mut buffer);
+    String::from_utf8(buffer).unwrap_or_default()
 }
 
 /// `vigil_scrubber_redactions_total` from the scrubber's counters.

@@ -237,6 +237,12 @@ impl ResultsStore {
     }
 
     /// Copies of all records.
+    /// Forget a check (its plugin was unloaded).
+    pub fn remove(&self, check: &str) {
+        self.records.write().unwrap_or_else(std::sync::PoisonError::into_inner).remove(check);
+    }
+
+    /// Every record.
     pub fn snapshot(&self) -> BTreeMap<String, CheckRecord> {
         self.records.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }

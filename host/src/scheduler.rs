@@ -63,43 +63,51 @@ pub async fn run_once(plugin: &Plugin, results: &ResultsStore) -> CheckResult {
     result
 }
 
-/// Start the scheduler: one task per check plugin plus the heartbeat. All
-/// stop when `shutdown` is cancelled.
+/// Beat the heartbeat every [`HEARTBEAT`] until `shutdown`.
+pub async fn heartbeat(heartbeat: Arc<Heartbeat>, shutdown: CancellationToken) {
+    let mut ticker = tokio::time::interval(HEARTBEAT);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => heartbeat.beat(),
+            _ = shutdown.cancelled() => break,
+        }
+    }
+}
+
+/// Run `plugin` on its interval until `stop` (a reload retired it: a run in
+/// flight finishes first) or `shutdown` (the process stops: it does not).
+pub async fn check_loop(
+    plugin: Arc<Plugin>,
+    results: Arc<ResultsStore>,
+    stop: CancellationToken,
+    shutdown: CancellationToken,
+) {
+    let mut ticker = tokio::time::interval(plugin.manifest.interval);
+    ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = stop.cancelled() => break,
+        }
+        tokio::select! {
+            _ = run_once(&plugin, &results) => {}
+            _ = shutdown.cancelled() => break,
+        }
+    }
+}
+
+/// Start one loop per check plugin plus the heartbeat, all stopping at
+/// `shutdown` (for one-shot use; the daemon uses the [`crate::supervisor`]).
 pub fn spawn(
     plugins: &[Arc<Plugin>],
     results: Arc<ResultsStore>,
-    heartbeat: Arc<Heartbeat>,
+    beat: Arc<Heartbeat>,
     shutdown: CancellationToken,
 ) -> JoinSet<()> {
     let mut tasks = JoinSet::new();
-    let beat_shutdown = shutdown.clone();
-    tasks.spawn(async move {
-        let mut ticker = tokio::time::interval(HEARTBEAT);
-        loop {
-            tokio::select! {
-                _ = ticker.tick() => heartbeat.beat(),
-                _ = beat_shutdown.cancelled() => break,
-            }
-        }
-    });
+    tasks.spawn(heartbeat(beat, shutdown.clone()));
     for plugin in plugins.iter().filter(|p| p.kind() == PluginKind::Check) {
-        let plugin = Arc::clone(plugin);
-        let results = Arc::clone(&results);
-        let shutdown = shutdown.clone();
-        tasks.spawn(async move {
-            let mut ticker = tokio::time::interval(plugin.manifest.interval);
-            ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
-            loop {
-                tokio::select! {
-                    _ = ticker.tick() => {}
-                    _ = shutdown.cancelled() => break,
-                }
-                tokio::select! {
-                    _ = run_once(&plugin, &results) => {}
-                    _ = shutdown.cancelled() => break,
-                }
-            }
-        });
+        tasks.spawn(check_loop(Arc::clone(plugin), Arc::clone(&results), shutdown.clone(), shutdown.clone()));
     }
     tasks
 }

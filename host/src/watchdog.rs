@@ -257,31 +257,25 @@ impl Watchdog {
         DispatchView { request, target, outcome }
     }
 
-    /// Evaluate each watchdog plugin on its interval while this replica
-    /// leads, until `shutdown`.
-    pub fn spawn(self: &Arc<Self>, plugins: &[Arc<Plugin>], shutdown: CancellationToken) -> tokio::task::JoinSet<()> {
-        let mut tasks = tokio::task::JoinSet::new();
-        for plugin in plugins.iter().filter(|p| p.kind() == PluginKind::Watchdog) {
-            let (plugin, watchdog, shutdown) = (Arc::clone(plugin), Arc::clone(self), shutdown.clone());
-            tasks.spawn(async move {
-                let mut ticker = tokio::time::interval(plugin.manifest.interval);
-                ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-                loop {
-                    tokio::select! {
-                        _ = ticker.tick() => {}
-                        _ = shutdown.cancelled() => break,
-                    }
-                    if !watchdog.lead().await {
-                        continue;
-                    }
-                    tokio::select! {
-                        _ = watchdog.evaluate(&plugin) => {}
-                        _ = shutdown.cancelled() => break,
-                    }
-                }
-            });
+    /// Evaluate `plugin` on its interval while this replica leads, until
+    /// `stop` (retired by a reload; an evaluation in flight finishes) or
+    /// `shutdown`.
+    pub async fn run_loop(self: Arc<Self>, plugin: Arc<Plugin>, stop: CancellationToken, shutdown: CancellationToken) {
+        let mut ticker = tokio::time::interval(plugin.manifest.interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = ticker.tick() => {}
+                _ = stop.cancelled() => break,
+            }
+            if !self.lead().await {
+                continue;
+            }
+            tokio::select! {
+                _ = self.evaluate(&plugin) => {}
+                _ = shutdown.cancelled() => break,
+            }
         }
-        tasks
     }
 }
 

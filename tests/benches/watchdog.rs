@@ -1,8 +1,8 @@
 //! Watchdog evaluation over a large snapshot: 1 million scan runs and
 //! 1 million CSPM findings (plus their vulnerability occurrences), all three
-//! bundled watchdog rules, dry run. Reports the time of the first evaluation
-//! (which parses the export files), of a second one (parsed collections are
-//! cached), and the process's peak and current RSS.
+//! bundled watchdog rules, dry run. Export files this large are streamed
+//! (parsed on every query, never held whole), so both evaluations parse;
+//! reports their times and the process's RSS.
 //!
 //! `cargo bench -p vigil-tests --bench watchdog` (`VIGIL_BENCH_SCANS`,
 //! `VIGIL_BENCH_FINDINGS` change the sizes).
@@ -51,9 +51,17 @@ fn main() {
         config.endpoints.snapshot_dir = Some(dir.path().to_path_buf());
         config.watchdog.dry_run = true;
         config.cache_dir = Some(dir.path().join("artifacts"));
+        // At this size a rule needs more than its default deadline.
+        for name in ["stuck-scans", "vulnerability-sync", "compliance-freshness"] {
+            let over = vigil_host::config::PluginOverride {
+                timeout: Some(std::time::Duration::from_secs(300)),
+                ..Default::default()
+            };
+            config.plugins.insert(name.to_owned(), over);
+        }
         let daemon = Daemon::start(config).await.expect("daemon");
         let plugins = daemon.plugins.load().plugins.clone();
-        for round in ["first (parses the files)", "second (cached)"] {
+        for round in ["first", "second"] {
             let started = Instant::now();
             let reports = daemon.watchdog.evaluate_all(&plugins).await;
             let elapsed = started.elapsed();

@@ -25,13 +25,12 @@ impl TestDaemon {
         config.cache_dir = Some(crate::shared_cache_dir());
         let daemon = Daemon::start(config).await.expect("daemon starts");
         let shutdown = CancellationToken::new();
-        let tasks = daemon.spawn_tasks(&shutdown);
+        daemon.spawn_tasks(&shutdown);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let stop = shutdown.clone();
         let router = server::router(Arc::clone(&daemon));
         tokio::spawn(async move {
-            let _tasks = tasks;
             let _ = server::serve(listener, router, stop).await;
         });
         Self { daemon, addr, shutdown }

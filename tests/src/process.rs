@@ -37,6 +37,11 @@ impl VigilProcess {
         process
     }
 
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Stop with SIGTERM; returns everything it logged. Fails the test if it
     /// does not exit cleanly or if any log line is not what Promtail reads
     /// (so every daemon a test runs checks the log contract).

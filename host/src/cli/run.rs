@@ -45,7 +45,8 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
         tracing::warn!(target: "vigil::security", "{reason}");
     }
     let shutdown = CancellationToken::new();
-    let mut tasks = daemon.spawn_tasks(&shutdown);
+    daemon.spawn_tasks(&shutdown);
+    crate::reload::watch(&daemon, &shutdown);
 
     let signal = shutdown.clone();
     tokio::spawn(async move {
@@ -54,7 +55,7 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
         signal.cancel();
     });
 
-    if let Some(metrics_addr) = daemon.config.metrics_listen {
+    if let Some(metrics_addr) = daemon.config.load().metrics_listen {
         let metrics_listener = tokio::net::TcpListener::bind(metrics_addr)
             .await
             .with_context(|| format!("cannot listen on {metrics_addr} (metrics_listen)"))?;
@@ -71,10 +72,8 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
     server::serve(listener, server::router(daemon.clone()), shutdown.clone()).await.context("HTTP server failed")?;
 
     shutdown.cancel();
-    let drained = tokio::time::timeout(DRAIN, async { while tasks.join_next().await.is_some() {} }).await;
-    if drained.is_err() {
+    if !daemon.drain(DRAIN).await {
         tracing::warn!("checks still running after {}s; stopping anyway", DRAIN.as_secs());
-        tasks.abort_all();
     }
     tracing::info!("vigil stopped");
     Ok(ExitCode::SUCCESS)

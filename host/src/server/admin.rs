@@ -24,6 +24,7 @@ pub fn routes(daemon: &Arc<Daemon>) -> Router<Arc<Daemon>> {
     Router::new()
         .route("/admin/checks/run", post(run_checks))
         .route("/admin/watchdog/run", post(run_watchdog))
+        .route("/admin/reload", post(reload))
         .route_layer(axum::middleware::from_fn_with_state(Arc::clone(daemon), guard))
 }
 
@@ -83,4 +84,9 @@ async fn run_watchdog(State(daemon): State<Arc<Daemon>>) -> Json<serde_json::Val
     let set = daemon.plugins.load_full();
     let reports = daemon.watchdog.evaluate_all(&set.plugins).await;
     Json(json!({ "coordination": daemon.watchdog.coordination(), "rules": reports }))
+}
+
+/// Reload plugins and configuration now; answer with the report.
+async fn reload(State(daemon): State<Arc<Daemon>>) -> Json<crate::reload::ReloadReport> {
+    Json(daemon.reload("admin", Instant::now()).await)
 }

@@ -44,7 +44,7 @@ struct Verdict {
 
 fn verdict(daemon: &Daemon, plugin: &Plugin, record: Option<&CheckRecord>) -> Verdict {
     let status = record.map_or(Status::Unknown, |r| r.effective);
-    let passed = status.passes(daemon.config.ready_on_degraded);
+    let passed = status.passes(daemon.config.load().ready_on_degraded);
     let detail = match record.and_then(|r| r.latest.as_ref()) {
         Some(result) => result.detail.clone(),
         None => "has not run yet".to_owned(),
@@ -219,6 +219,7 @@ pub async fn status(State(daemon): State<Arc<Daemon>>, headers: HeaderMap) -> Re
         "security_tools": security_tools(&plugins),
         "plugins": plugins,
         "failed_plugins": failed,
+        "rejected_plugins": daemon.reloads.rejected(),
     }))
     .into_response()
 }

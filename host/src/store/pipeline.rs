@@ -4,6 +4,7 @@
 //! so validated) first; the MongoDB backend validates with the same code
 //! before sending, so both backends accept exactly the same pipelines.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use mongodb::bson::{Bson, Document};
@@ -31,18 +32,62 @@ impl Sort {
         Ok(Self(keys))
     }
 
-    /// Order two documents. An array field sorts by its smallest element
-    /// ascending and its largest descending; a missing field as null.
-    pub fn order(&self, a: &Document, b: &Document) -> Ordering {
-        for (path, ascending) in &self.0 {
-            let (x, y) = (sort_key(a, path, *ascending), sort_key(b, path, *ascending));
-            let order = compare(&x, &y);
+    /// The values a document sorts by. An array field sorts by its smallest
+    /// element ascending and its largest descending; a missing field as null.
+    pub fn keys(&self, doc: &Document) -> Vec<Bson> {
+        self.0.iter().map(|(path, ascending)| sort_key(doc, path, *ascending)).collect()
+    }
+
+    /// Order two documents by their [`Sort::keys`].
+    pub fn order_keys(&self, a: &[Bson], b: &[Bson]) -> Ordering {
+        for ((x, y), (_, ascending)) in a.iter().zip(b).zip(&self.0) {
+            let order = compare(x, y);
             let order = if *ascending { order } else { order.reverse() };
             if order != Ordering::Equal {
                 return order;
             }
         }
         Ordering::Equal
+    }
+
+    /// Sort `docs` (stable), computing each document's keys once.
+    pub fn sort(&self, docs: Vec<Document>) -> Vec<Document> {
+        let mut keyed: Vec<(Vec<Bson>, Document)> = docs.into_iter().map(|d| (self.keys(&d), d)).collect();
+        keyed.sort_by(|a, b| self.order_keys(&a.0, &b.0));
+        keyed.into_iter().map(|(_, d)| d).collect()
+    }
+}
+
+/// The first `limit` documents in `sort` order, kept while streaming: the
+/// buffer is cut back to `limit` whenever it doubles, so memory stays
+/// O(limit) and time O(n log limit).
+struct TopK<'s> {
+    sort: &'s Sort,
+    limit: usize,
+    kept: Vec<(Vec<Bson>, Document)>,
+}
+
+impl<'s> TopK<'s> {
+    fn new(sort: &'s Sort, limit: usize) -> Self {
+        Self { sort, limit, kept: Vec::new() }
+    }
+
+    fn push(&mut self, doc: Document) {
+        self.kept.push((self.sort.keys(&doc), doc));
+        if self.limit != usize::MAX && self.kept.len() >= (2 * self.limit).max(1024) {
+            self.cut();
+        }
+    }
+
+    fn cut(&mut self) {
+        let sort = self.sort;
+        self.kept.sort_by(|a, b| sort.order_keys(&a.0, &b.0));
+        self.kept.truncate(self.limit);
+    }
+
+    fn finish(mut self) -> Vec<Document> {
+        self.cut();
+        self.kept.into_iter().map(|(_, d)| d).collect()
     }
 }
 
@@ -163,17 +208,50 @@ pub struct FindQuery {
     pub limit: u32,
 }
 
+/// A find compiled once, fed documents one at a time (so a collection can
+/// be streamed from its file), and finished into its answer.
+pub struct Finder {
+    filter: Filter,
+    sort: Option<Sort>,
+    projection: Option<Projection>,
+    limit: usize,
+}
+
+impl Finder {
+    /// Compile `query`.
+    pub fn new(query: &FindQuery) -> Result<Self, StoreError> {
+        Ok(Self {
+            filter: Filter::compile(&query.filter)?,
+            sort: query.sort.as_ref().map(Sort::compile).transpose()?,
+            projection: query.projection.as_ref().map(Projection::compile).transpose()?,
+            limit: if query.limit == 0 { usize::MAX } else { query.limit as usize },
+        })
+    }
+
+    /// Consider every document of `docs` (borrowed from a cache or owned
+    /// from a stream; only matches are copied).
+    pub fn run<'a>(self, docs: impl Iterator<Item = Cow<'a, Document>>) -> Vec<Document> {
+        let matching = docs.filter(|d| self.filter.matches(d)).map(Cow::into_owned);
+        let hits: Vec<Document> = match &self.sort {
+            None => matching.take(self.limit).collect(),
+            Some(sort) => {
+                let mut top = TopK::new(sort, self.limit);
+                for doc in matching {
+                    top.push(doc);
+                }
+                top.finish()
+            }
+        };
+        match &self.projection {
+            Some(projection) => hits.iter().map(|d| projection.apply(d)).collect(),
+            None => hits,
+        }
+    }
+}
+
 /// Run a find over `docs`.
 pub fn find<'a>(docs: impl Iterator<Item = &'a Document>, query: &FindQuery) -> Result<Vec<Document>, StoreError> {
-    let filter = Filter::compile(&query.filter)?;
-    let sort = query.sort.as_ref().map(Sort::compile).transpose()?;
-    let projection = query.projection.as_ref().map(Projection::compile).transpose()?;
-    let limit = if query.limit == 0 { usize::MAX } else { query.limit as usize };
-    let mut hits: Vec<&Document> = docs.filter(|d| filter.matches(d)).collect();
-    if let Some(sort) = &sort {
-        hits.sort_by(|a, b| sort.order(a, b));
-    }
-    Ok(hits.into_iter().take(limit).map(|d| projection.as_ref().map_or_else(|| d.clone(), |p| p.apply(d))).collect())
+    Ok(Finder::new(query)?.run(docs.map(Cow::Borrowed)))
 }
 
 /// An accumulator of `$group`.
@@ -275,24 +353,20 @@ impl Pipeline {
         Ok(Self(out))
     }
 
-    /// Run over `docs`.
-    pub fn run<'a>(&self, docs: impl Iterator<Item = &'a Document>) -> Vec<Document> {
+    /// Run over `docs` (a leading `$match` filters while they stream in).
+    pub fn run<'a>(&self, docs: impl Iterator<Item = Cow<'a, Document>>) -> Vec<Document> {
         let mut stages = self.0.as_slice();
-        // A leading $match filters while reading, without copying the collection.
         let mut current: Vec<Document> = match stages.first() {
             Some(Stage::Match(filter)) => {
                 stages = &stages[1..];
-                docs.filter(|d| filter.matches(d)).cloned().collect()
+                docs.filter(|d| filter.matches(d)).map(Cow::into_owned).collect()
             }
-            _ => docs.cloned().collect(),
+            _ => docs.map(Cow::into_owned).collect(),
         };
         for stage in stages {
             current = match stage {
                 Stage::Match(filter) => current.into_iter().filter(|d| filter.matches(d)).collect(),
-                Stage::Sort(sort) => {
-                    current.sort_by(|a, b| sort.order(a, b));
-                    current
-                }
+                Stage::Sort(sort) => sort.sort(current),
                 Stage::Limit(n) => current.into_iter().take(*n).collect(),
                 Stage::Count(_) if current.is_empty() => Vec::new(),
                 Stage::Count(field) => {

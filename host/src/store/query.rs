@@ -39,9 +39,9 @@ pub enum Condition {
     /// `$gt`, `$gte`, `$lt`, `$lte`: the orderings that satisfy it, and the operand.
     Cmp(&'static str, Bson),
     /// `$in`.
-    In(Vec<Bson>),
+    In(InSet),
     /// `$nin`.
-    Nin(Vec<Bson>),
+    Nin(InSet),
     /// `$exists`.
     Exists(bool),
     /// `$not`.
@@ -127,7 +127,8 @@ fn condition(value: &Bson) -> Result<Condition, StoreError> {
                 for item in items {
                     reject_regex(item)?;
                 }
-                if operator == "$in" { Condition::In(items.clone()) } else { Condition::Nin(items.clone()) }
+                let set = InSet::new(items);
+                if operator == "$in" { Condition::In(set) } else { Condition::Nin(set) }
             }
             "$exists" => Condition::Exists(truthy(operand)),
             "$not" => match operand {
@@ -204,12 +205,44 @@ impl Condition {
             Self::Cmp("$gte" | "$lte", Bson::Null) => eq(values, &Bson::Null),
             Self::Cmp(_, Bson::Null) => false,
             Self::Cmp(operator, operand) => values.iter().any(|v| candidates(v).any(|c| cmp(operator, c, operand))),
-            Self::In(items) => items.iter().any(|item| eq(values, item)),
-            Self::Nin(items) => !items.iter().any(|item| eq(values, item)),
+            Self::In(set) => set.holds(values),
+            Self::Nin(set) => !set.holds(values),
             Self::Exists(wanted) => values.is_empty() != *wanted,
             Self::Not(inner) => !inner.holds(values),
             Self::All(all) => all.iter().all(|c| c.holds(values)),
         }
+    }
+}
+
+/// The operand of `$in`/`$nin`: strings in a hash set (a watchdog asks for
+/// hundreds of keys at once), everything else compared one by one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InSet {
+    strings: std::collections::HashSet<String>,
+    others: Vec<Bson>,
+}
+
+impl InSet {
+    fn new(items: &[Bson]) -> Self {
+        let mut set = Self { strings: std::collections::HashSet::new(), others: Vec::new() };
+        for item in items {
+            match item {
+                Bson::String(text) => {
+                    set.strings.insert(text.clone());
+                }
+                other => set.others.push(other.clone()),
+            }
+        }
+        set
+    }
+
+    fn holds(&self, values: &[&Bson]) -> bool {
+        let strings = !self.strings.is_empty()
+            && values.iter().any(|v| {
+                candidates(v)
+                    .any(|c| matches!(c, Bson::String(text) | Bson::Symbol(text) if self.strings.contains(text)))
+            });
+        strings || self.others.iter().any(|item| eq(values, item))
     }
 }
 

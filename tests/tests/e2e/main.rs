@@ -14,6 +14,7 @@ mod loading;
 mod logging;
 mod metrics;
 mod mongodb_store;
+mod reload;
 mod routes;
 mod scrubber;
 mod store;
