@@ -2,6 +2,7 @@
 
 mod check;
 mod config_check;
+mod index;
 mod plugin;
 mod run;
 mod scf;
@@ -49,6 +50,9 @@ enum Command {
     /// Configuration files.
     #[command(subcommand)]
     Config(config_check::ConfigCommand),
+    /// Indexes: compare what index-profile plugins want with what exists, and apply.
+    #[command(subcommand)]
+    Index(index::IndexCommand),
     /// The data-sync watchdog: evaluate drift rules and dispatch repairs.
     #[command(subcommand)]
     Watchdog(watchdog::WatchdogCommand),
@@ -153,6 +157,7 @@ impl Cli {
             Command::Scrub(args) => scrub::execute(args).await,
             Command::Config(command) => config_check::execute(command).await,
             Command::Watchdog(command) => watchdog::execute(command).await,
+            Command::Index(command) => index::execute(command).await,
         }
     }
 }

@@ -7,7 +7,7 @@ mod watchdog;
 
 pub use endpoints::Endpoints;
 pub use secret::Secret;
-pub use watchdog::{CeleryConfig, DispatchTarget, WatchdogConfig};
+pub use watchdog::{CeleryConfig, DispatchTarget, IndexesConfig, WatchdogConfig};
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -72,6 +72,9 @@ pub struct DaemonConfig {
     /// Celery task metrics from the broker's event stream.
     #[serde(default)]
     pub celery: CeleryConfig,
+    /// The index manager.
+    #[serde(default)]
+    pub indexes: IndexesConfig,
     /// Where this configuration came from (not a setting): the file and the
     /// command-line additions a reload must apply again.
     #[serde(skip)]
@@ -126,6 +129,7 @@ impl Default for DaemonConfig {
             admin: AdminConfig::default(),
             watchdog: WatchdogConfig::default(),
             celery: CeleryConfig::default(),
+            indexes: IndexesConfig::default(),
             origin: ConfigOrigin::default(),
         }
     }

@@ -16,6 +16,9 @@ use crate::runtime::{Plugin, Runtime, RuntimeOptions};
 use crate::scheduler::Heartbeat;
 use crate::security::SecurityLogger;
 
+/// How often the index plan is refreshed.
+const INDEX_CHECK: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// A plugin that failed to load, as shown to operators.
 #[derive(Debug, Clone, Serialize)]
 pub struct FailedPlugin {
@@ -73,6 +76,8 @@ pub struct Daemon {
     pub watchdog: Arc<crate::watchdog::Watchdog>,
     /// The Celery event-stream consumer, when a broker is configured.
     pub celery: Option<Arc<crate::celery::CeleryMonitor>>,
+    /// The latest index plan (empty until the first check).
+    pub index_plan: ArcSwap<crate::indexes::Plan>,
     /// Per-plugin loops, once started.
     pub(crate) supervisor: std::sync::Mutex<Option<crate::supervisor::Supervisor>>,
     /// Reload state: one reload at a time, and the versions rejected so far.
@@ -110,6 +115,7 @@ impl Daemon {
             metrics,
             scrubber: ArcSwap::new(scrubber),
             supervisor: std::sync::Mutex::new(None),
+            index_plan: ArcSwap::from_pointee(crate::indexes::Plan::default()),
             reloads: crate::reload::ReloadState::default(),
             results: Arc::new(ResultsStore::new()),
             heartbeat: Arc::new(Heartbeat::default()),
@@ -130,6 +136,21 @@ impl Daemon {
         if let Some(celery) = &self.celery {
             supervisor.spawn(Arc::clone(celery).run(shutdown.clone()));
         }
+        let (daemon, stop) = (Arc::clone(self), shutdown.clone());
+        supervisor.spawn(async move {
+            let mut ticker = tokio::time::interval(INDEX_CHECK);
+            let mut first = true;
+            loop {
+                tokio::select! {
+                    _ = ticker.tick() => {}
+                    _ = stop.cancelled() => break,
+                }
+                let apply = first && daemon.config.load().indexes.apply_on_start;
+                first = false;
+                let plan = crate::indexes::check(&daemon, apply).await;
+                daemon.index_plan.store(Arc::new(plan));
+            }
+        });
         supervisor.sync(&self.plugins.load().plugins);
         *self.supervisor.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(supervisor);
     }

@@ -253,6 +253,7 @@ impl Metrics {
         text.push_str(&render_state(&check_views(&set.plugins, &records), daemon.config.load().ready_on_degraded));
         text.push_str(&render_redactions(&daemon.scrubber.load()));
         text.push_str(&render_plugin_info(&set));
+        text.push_str(&render_index_state(&daemon.index_plan.load()));
         text
     }
 
@@ -289,6 +290,25 @@ fn render_plugin_info(set: &PluginSet) -> String {
     }
     for plugin in &set.plugins {
         family.with_label_values(&[plugin.name(), plugin.kind().as_str(), &plugin.manifest.version.to_string()]).set(1);
+    }
+    let mut buffer = Vec::new();
+    let _ = TextEncoder::new().encode(&registry.gather(), &mut buffer);
+    String::from_utf8(buffer).unwrap_or_default()
+}
+
+/// `vigil_index_state{collection,index,state}`: 1 for each index's state in the latest plan.
+fn render_index_state(plan: &crate::indexes::Plan) -> String {
+    let registry = Registry::new();
+    let help =
+        "State of each wanted or unmanaged index in the latest plan (ok, missing, conflict, unmanaged); always 1.";
+    let Ok(family) = IntGaugeVec::new(opts("index_state", help), &["collection", "index", "state"]) else {
+        return String::new();
+    };
+    if registry.register(Box::new(family.clone())).is_err() {
+        return String::new();
+    }
+    for entry in &plan.entries {
+        family.with_label_values(&[entry.collection.as_str(), entry.name.as_str(), entry.state.as_str()]).set(1);
     }
     let mut buffer = Vec::new();
     let _ = TextEncoder::new().encode(&registry.gather(), &mut buffer);

@@ -80,6 +80,11 @@ pub trait DocumentStore: Send + Sync {
     }
     /// Run an aggregation pipeline of the supported stages.
     fn aggregate<'a>(&'a self, collection: &'a str, pipeline: Vec<Document>) -> StoreFuture<'a, Vec<Document>>;
+    /// The snapshot behind this store, if it is one (its indexes live in
+    /// mongodump metadata files beside the data).
+    fn snapshot(&self) -> Option<Arc<snapshot::Snapshot>> {
+        None
+    }
 }
 
 /// A shared store.

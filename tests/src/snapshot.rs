@@ -202,5 +202,49 @@ pub fn generate(dir: &Path, plan: &Plan) -> std::io::Result<Planted> {
                     "assessed_at": date(plan, plan.compliance_age_hours * HOUR + i as u64 * HOUR) })
         }),
     )?;
+    write_index_metadata(dir)?;
     Ok(Planted { stuck_runs, drifting_modules, stale_compliance: plan.compliance_age_hours > 5, duplicate_keys })
+}
+
+/// mongodump-style `<collection>.metadata.json` files with index drift for
+/// the index manager: the run-id index is in place; the dedup-key index is
+/// missing (and cannot be built: duplicate keys are planted); `idx_status`
+/// exists as sparse (an options conflict); the team index exists under
+/// another name (a name conflict); a legacy index nobody wants; no indexes
+/// at all on cloud accounts.
+fn write_index_metadata(dir: &Path) -> std::io::Result<()> {
+    let id = json!({ "v": 2, "key": { "_id": 1 }, "name": "_id_" });
+    let files = [
+        (
+            "cspm_orchestration",
+            "scan_runs",
+            json!([id, { "v": 2, "key": { "run_id": 1 }, "name": "idx_run_id_unique", "unique": true }]),
+        ),
+        (
+            "cspm_cloud_security",
+            "findings",
+            json!([id, { "v": 2, "key": { "account_id": 1 }, "name": "idx_account_id" }]),
+        ),
+        (
+            "vulnerability_management",
+            "vulnerability_occurrences",
+            json!([
+                id,
+                { "v": 2, "key": { "status": 1 }, "name": "idx_status", "sparse": true },
+                { "v": 2, "key": { "team_id": 1 }, "name": "team_id_1" },
+                { "v": 2, "key": { "risk_score": -1 }, "name": "idx_risk_score" },
+                { "v": 2, "key": { "team_id": 1, "status": 1, "risk_score": -1 }, "name": "idx_team_status_risk" },
+                { "v": 2, "key": { "created_at": 1 }, "name": "legacy_created_at" },
+            ]),
+        ),
+        ("cspm_orchestration", "cloud_accounts", json!([id])),
+    ];
+    for (db, collection, indexes) in files {
+        let metadata = json!({ "indexes": indexes, "collectionName": collection, "type": "collection" });
+        std::fs::write(
+            dir.join(db).join(format!("{collection}.metadata.json")),
+            serde_json::to_string_pretty(&metadata)?,
+        )?;
+    }
+    Ok(())
 }

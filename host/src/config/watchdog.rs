@@ -1,5 +1,5 @@
-//! `[watchdog]` and `[celery]`: drift rules, where their dispatches go, and
-//! the Celery event stream.
+//! `[watchdog]`, `[celery]` and `[indexes]`: drift rules, where their
+//! dispatches go, the Celery event stream, and the index manager.
 
 use std::time::Duration;
 
@@ -121,5 +121,27 @@ fn default_queues() -> Vec<String> {
 impl Default for CeleryConfig {
     fn default() -> Self {
         Self { events: true, broker_url: None, queues: default_queues() }
+    }
+}
+
+/// The index manager.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndexesConfig {
+    /// Create missing indexes when the daemon starts (never drops or replaces).
+    #[serde(default)]
+    pub apply_on_start: bool,
+    /// Database of index specs that name a bare collection.
+    #[serde(default = "default_database")]
+    pub default_database: String,
+}
+
+fn default_database() -> String {
+    "cspm".to_owned()
+}
+
+impl Default for IndexesConfig {
+    fn default() -> Self {
+        Self { apply_on_start: false, default_database: default_database() }
     }
 }

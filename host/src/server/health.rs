@@ -220,8 +220,26 @@ pub async fn status(State(daemon): State<Arc<Daemon>>, headers: HeaderMap) -> Re
         "plugins": plugins,
         "failed_plugins": failed,
         "rejected_plugins": daemon.reloads.rejected(),
+        "indexes": index_summary(&daemon.index_plan.load()),
     }))
     .into_response()
+}
+
+/// The index plan in `/health/status`: counts by state and the entries that
+/// need attention.
+fn index_summary(plan: &crate::indexes::Plan) -> serde_json::Value {
+    use crate::indexes::State;
+    json!({
+        "ok": plan.count(State::Ok),
+        "missing": plan.count(State::Missing),
+        "conflict": plan.count(State::Conflict),
+        "unmanaged": plan.count(State::Unmanaged),
+        "attention": plan.entries.iter().filter(|e| e.state != State::Ok).map(|e| json!({
+            "collection": e.collection, "name": e.name, "state": e.state, "detail": e.detail,
+        })).collect::<Vec<_>>(),
+        "profile_conflicts": plan.profile_conflicts,
+        "errors": plan.errors,
+    })
 }
 
 /// The watchdog section of `/health/status`, when watchdog plugins are loaded.

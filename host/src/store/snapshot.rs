@@ -198,6 +198,10 @@ fn document(value: serde_json::Value, path: &Path, line: usize) -> StoreResult<D
 pub struct SnapshotStore(pub Arc<Snapshot>);
 
 impl DocumentStore for SnapshotStore {
+    fn snapshot(&self) -> Option<Arc<Snapshot>> {
+        Some(Arc::clone(&self.0))
+    }
+
     fn describe(&self) -> String {
         format!("snapshot {}", self.0.dir.display())
     }
