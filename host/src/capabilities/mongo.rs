@@ -93,7 +93,11 @@ pub fn kind(err: &mongodb::error::Error) -> String {
         ErrorKind::Io(io) => format!("I/O error: {}", io.kind()),
         ErrorKind::Command(command) => format!("command failed with code {} ({})", command.code, command.code_name),
         ErrorKind::DnsResolve { .. } => "DNS resolution failed".to_owned(),
-        _ => "driver error".to_owned(),
+        ErrorKind::InvalidResponse { message, .. } => format!("invalid server response: {message}"),
+        ErrorKind::BsonDeserialization(err) => format!("cannot read the server's reply: {err}"),
+        other => {
+            format!("driver error ({})", std::any::type_name_of_val(other).rsplit("::").next().unwrap_or("unknown"))
+        }
     }
 }
 

@@ -101,7 +101,7 @@ fn plan_state(plan: &Plan, action: &Action) -> Option<State> {
 }
 
 fn print_plan(plan: &Plan) {
-    println!("{:<10} {:<52} {:<24} {}", "STATE", "COLLECTION", "INDEX", "DETAIL");
+    println!("{:<10} {:<52} {:<24} DETAIL", "STATE", "COLLECTION", "INDEX");
     for entry in &plan.entries {
         println!(
             "{:<10} {:<52} {:<24} {}",

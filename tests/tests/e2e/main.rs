@@ -9,6 +9,8 @@ mod faults;
 mod follow;
 mod golden;
 mod grants;
+mod index_contract;
+mod indexes;
 mod integrity;
 mod loading;
 mod logging;
