@@ -183,6 +183,11 @@ impl Engine {
 
     /// Which rules could match `line`.
     fn candidates(&self, line: &str) -> Vec<usize> {
+        // Most lines hold no keyword at all: one unanchored scan, which can
+        // use the automaton's prefilter, settles them without allocating.
+        if self.always.is_empty() && !self.keywords.as_ref().is_some_and(|k| k.is_match(line)) {
+            return Vec::new();
+        }
         let mut chosen = vec![false; self.rules.len()];
         for &rule in &self.always {
             chosen[rule] = true;
