@@ -85,10 +85,14 @@ async fn bundled_plugins_load_without_any_directory() {
             "cache-backend",
             "cloud-credentials",
             "common-secrets",
+            "compliance-freshness",
+            "cspm-indexes",
             "database",
             "scf-baseline",
             "security-tools",
-            "session-storage"
+            "session-storage",
+            "stuck-scans",
+            "vulnerability-sync"
         ]
     );
     assert!(report.plugins.iter().all(|p| matches!(p.origin, Origin::Bundled(_))));
