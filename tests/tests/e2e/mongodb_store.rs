@@ -57,3 +57,47 @@ async fn mongodb_backend_agrees_with_the_semantics_table() {
     }
     client.database(&database).drop().await.expect("drop scratch database");
 }
+
+/// The index manager against a real server: a unique index over duplicate
+/// keys fails with the duplicates counted, the rest is created.
+#[test]
+fn index_apply_against_a_real_server() {
+    let Ok(uri) = std::env::var("MONGODB_URI") else {
+        eprintln!("skipped: MONGODB_URI not set");
+        return;
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("tokio");
+    let client = runtime.block_on(mongodb::Client::with_uri_str(&uri)).expect("client");
+    let findings = client.database("cspm_cloud_security").collection::<Document>("findings");
+    let marker = format!("vigil-test-{}", std::process::id());
+    let docs = vec![
+        mongodb::bson::doc! { "dedup_key": format!("{marker}-a"), "marker": &marker },
+        mongodb::bson::doc! { "dedup_key": format!("{marker}-a"), "marker": &marker },
+    ];
+    if runtime.block_on(async { findings.insert_many(docs).await }).is_err() {
+        eprintln!("skipped: the server already refuses duplicate dedup keys (the index exists)");
+        return;
+    }
+    let output = std::process::Command::new(vigil_tests::vigil_binary())
+        .args(["index", "apply", "--format", "json", "--mongodb", &uri])
+        .env("VIGIL_CACHE_DIR", vigil_tests::shared_cache_dir())
+        .output()
+        .expect("vigil runs");
+    runtime
+        .block_on(async { findings.delete_many(mongodb::bson::doc! { "marker": &marker }).await })
+        .expect("clean up");
+    let report: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let dedup = report["actions"]
+        .as_array()
+        .expect("actions")
+        .iter()
+        .find(|a| a["name"] == "idx_dedup_key_unique")
+        .cloned()
+        .unwrap_or_default();
+    if dedup.is_null() {
+        // The server already has the index: nothing to create, and so nothing to report.
+        return;
+    }
+    assert_eq!(dedup["action"], "failed", "{dedup}");
+    assert!(dedup["duplicates"]["keys"].as_u64().unwrap_or(0) >= 1, "{dedup}");
+}

@@ -158,3 +158,57 @@ fn without_redis_the_watchdog_logs_and_reports_degraded_coordination() {
     assert_eq!(got.len(), planted.stuck_runs.len() + planted.drifting_modules.len() + 1);
     assert!(got.iter().all(|(_, o)| o == "dry_run"), "no broker: the target is log: {got:?}");
 }
+
+/// The webhook target: each dispatch is POSTed as JSON; a 503 is retried
+/// with backoff until the endpoint accepts, and deduplication still holds.
+#[test]
+fn webhook_dispatches_are_retried_until_accepted() {
+    use std::sync::{Arc, Mutex};
+
+    use axum::Router;
+    use axum::http::StatusCode;
+    use axum::routing::post;
+
+    let received: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let attempts = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let runtime = tokio::runtime::Runtime::new().expect("tokio");
+    let addr = runtime.block_on(async {
+        let (received, attempts) = (Arc::clone(&received), Arc::clone(&attempts));
+        let app = Router::new().route(
+            "/hooks/vigil",
+            post(move |axum::Json(body): axum::Json<Value>| {
+                let (received, attempts) = (Arc::clone(&received), Arc::clone(&attempts));
+                async move {
+                    // Every other attempt fails: each dispatch needs one retry.
+                    if attempts.fetch_add(1, std::sync::atomic::Ordering::SeqCst) % 2 == 0 {
+                        return StatusCode::SERVICE_UNAVAILABLE;
+                    }
+                    received.lock().expect("lock").push(body);
+                    StatusCode::ACCEPTED
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        addr
+    });
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let snapshot = dir.path().join("snapshot");
+    let planted = generate(&snapshot, &Plan::example(SystemTime::now())).expect("snapshot");
+    let config = dir.path().join("vigil.toml");
+    std::fs::write(&config, format!("[watchdog]\ntarget = \"webhook\"\nwebhook_url = \"http://{addr}/hooks/vigil\"\n"))
+        .expect("config");
+    let report = run_once(&config, &snapshot, &[]);
+    let got = outcomes(&report);
+    let unique = planted.stuck_runs.len() + 2;
+    assert_eq!(count(&got, "dispatched"), unique, "{got:?}");
+    assert_eq!(count(&got, "deduplicated"), 1, "{got:?}");
+    let received = received.lock().expect("lock").clone();
+    assert_eq!(received.len(), unique);
+    assert_eq!(attempts.load(std::sync::atomic::Ordering::SeqCst), 2 * unique, "one retry each");
+    let tasks: Vec<&str> = received.iter().filter_map(|b| b["request"]["task"].as_str()).collect();
+    assert_eq!(tasks.iter().filter(|t| **t == "app.tasks.cspm.recover_stuck_scan").count(), planted.stuck_runs.len());
+    assert!(received.iter().all(|b| b["source"] == "vigil"), "{received:?}");
+}
