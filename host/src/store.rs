@@ -8,6 +8,7 @@
 //!
 //! Collections are named `database.collection`.
 
+pub mod aggregate;
 pub mod mongo;
 pub mod order;
 pub mod pipeline;

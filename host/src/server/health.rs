@@ -207,8 +207,12 @@ pub async fn status(State(daemon): State<Arc<Daemon>>, headers: HeaderMap) -> Re
     }
     let failed: Vec<FailedPlugin> = daemon.plugins.load().failed.clone();
     let watchdog = watchdog_status(&daemon);
+    // Coordination matters once the watchdog can run at all (a store is configured).
+    let watchdog_runs = daemon.runtime.services().store.is_some();
     let overall = match &watchdog {
-        Some(w) if w.coordination.status == "degraded" => worst([overall, Status::Degraded].into_iter()),
+        Some(w) if watchdog_runs && w.coordination.status == "degraded" => {
+            worst([overall, Status::Degraded].into_iter())
+        }
         _ => overall,
     };
     Json(json!({

@@ -8,7 +8,8 @@ use std::time::Duration;
 use mongodb::bson::Document;
 use mongodb::options::{ReadPreference, SelectionCriteria};
 
-use super::pipeline::{FindQuery, Pipeline, Projection, Sort};
+use super::aggregate::Pipeline;
+use super::pipeline::{FindQuery, Projection, Sort};
 use super::query::Filter;
 use super::{DocumentStore, StoreError, StoreFuture, StoreResult, split_name};
 

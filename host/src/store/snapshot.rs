@@ -17,7 +17,8 @@ use std::time::SystemTime;
 
 use mongodb::bson::{Bson, Document};
 
-use super::pipeline::{FindQuery, Finder, Pipeline};
+use super::aggregate::Pipeline;
+use super::pipeline::{FindQuery, Finder};
 use super::query::Filter;
 use super::{DocumentStore, StoreError, StoreFuture, StoreResult, split_name};
 
