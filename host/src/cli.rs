@@ -7,6 +7,7 @@ mod plugin;
 mod run;
 mod scf;
 mod scrub;
+mod validate;
 mod watchdog;
 
 use std::net::SocketAddr;
@@ -53,6 +54,11 @@ enum Command {
     /// Indexes: compare what index-profile plugins want with what exists, and apply.
     #[command(subcommand)]
     Index(index::IndexCommand),
+    /// Validate a deployment: `build` (plugins, configuration, SCF workbook,
+    /// Python modules) or `runtime` (MongoDB, Redis, Docker). Exit 0 only when
+    /// every required item passes.
+    #[command(subcommand)]
+    Validate(validate::ValidateCommand),
     /// The data-sync watchdog: evaluate drift rules and dispatch repairs.
     #[command(subcommand)]
     Watchdog(watchdog::WatchdogCommand),
@@ -158,6 +164,7 @@ impl Cli {
             Command::Config(command) => config_check::execute(command).await,
             Command::Watchdog(command) => watchdog::execute(command).await,
             Command::Index(command) => index::execute(command).await,
+            Command::Validate(command) => validate::execute(command).await,
         }
     }
 }

@@ -79,6 +79,13 @@ impl DockerBackend {
         Ok(docker.client_version().to_string())
     }
 
+    /// The engine's version (`GET /version`).
+    pub async fn version(&self) -> Result<String, CapabilityError> {
+        let docker = self.client().await?;
+        let version = self.call("version", docker.version()).await?;
+        Ok(version.version.unwrap_or_else(|| "unknown".to_owned()))
+    }
+
     /// Whether `reference` exists on the engine.
     pub async fn image_exists(&self, reference: &str) -> Result<bool, CapabilityError> {
         let docker = self.client().await?;

@@ -79,7 +79,12 @@ impl Endpoints {
     /// endpoints only through capabilities.
     pub fn variables(&self) -> BTreeMap<&'static str, String> {
         let mut vars = BTreeMap::new();
-        let workbook = self.scf_workbook.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+        // Resolved (`..`, symlinks), so the fs grant sees the plain path it checks.
+        let workbook = self
+            .scf_workbook
+            .as_ref()
+            .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()).display().to_string())
+            .unwrap_or_default();
         vars.insert("scf_workbook", workbook);
         vars.insert("docker_host", self.docker_host.clone().unwrap_or_default());
         vars

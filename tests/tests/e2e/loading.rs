@@ -88,6 +88,7 @@ async fn bundled_plugins_load_without_any_directory() {
             "compliance-freshness",
             "cspm-indexes",
             "database",
+            "python-deps",
             "scf-baseline",
             "security-tools",
             "session-storage",

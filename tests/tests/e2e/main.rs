@@ -20,4 +20,5 @@ mod reload;
 mod routes;
 mod scrubber;
 mod store;
+mod validate;
 mod watchdog;
