@@ -3,6 +3,7 @@
 mod check;
 mod config_check;
 mod index;
+mod new;
 mod plugin;
 mod run;
 mod scf;

@@ -29,6 +29,9 @@ pub enum PluginCommand {
     /// List the plugins the configuration loads, and those that fail to load
     /// with the reason. Exits 1 when any failed.
     List(ListArgs),
+    /// Write a ready-to-build plugin crate: Cargo.toml, plugin.toml, a working
+    /// src/lib.rs, a golden expected.json for `plugin test --expect`, a README.
+    New(super::new::NewArgs),
 }
 
 #[derive(Debug, Args)]
@@ -42,6 +45,23 @@ pub struct TestArgs {
     /// Compile in memory instead of using the artifact cache.
     #[arg(long)]
     no_cache: bool,
+    /// Compare the output with this golden JSON: every key it has must be in
+    /// the output with the same value (arrays element by element); exit 1 and
+    /// show the differences otherwise.
+    #[arg(long, value_name = "FILE")]
+    expect: Option<PathBuf>,
+    /// Give the plugin's `redis` capability this Redis.
+    #[arg(long, value_name = "URL")]
+    with_redis: Option<String>,
+    /// Give the `mongo` and `store` capabilities this MongoDB.
+    #[arg(long, value_name = "URI")]
+    with_mongodb: Option<String>,
+    /// Give the `store` capability this snapshot directory (mongoexport files).
+    #[arg(long, value_name = "DIR")]
+    with_snapshot: Option<PathBuf>,
+    /// Give the `docker` capability this engine address.
+    #[arg(long, value_name = "HOST")]
+    with_docker: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -57,6 +77,7 @@ pub async fn execute(command: PluginCommand) -> anyhow::Result<ExitCode> {
     match command {
         PluginCommand::Test(args) => test(args).await,
         PluginCommand::List(args) => list(args).await,
+        PluginCommand::New(args) => super::new::execute(args),
     }
 }
 
@@ -70,7 +91,14 @@ async fn test(args: TestArgs) -> anyhow::Result<ExitCode> {
     }
     source.manifest.substitute(&crate::config::Endpoints::default().variables()).map_err(anyhow::Error::msg)?;
     let cache_dir = if args.no_cache { None } else { crate::config::DaemonConfig::default().effective_cache_dir() };
-    let runtime = Runtime::new(RuntimeOptions { cache_dir }, Arc::new(Services::new()))?;
+    let mut endpoints = crate::config::Endpoints::default();
+    endpoints.redis_url = args.with_redis.clone().map(crate::config::Secret::Literal);
+    endpoints.mongodb_uri = args.with_mongodb.clone().map(crate::config::Secret::Literal);
+    endpoints.snapshot_dir = args.with_snapshot.clone();
+    endpoints.docker_host = args.with_docker.clone();
+    let services =
+        Services::connect(&endpoints, Arc::new(crate::metrics::Metrics::new()?)).await.map_err(anyhow::Error::msg)?;
+    let runtime = Runtime::new(RuntimeOptions { cache_dir }, Arc::new(services))?;
     let plugin = runtime.prepare(source).await?;
 
     let started_at = SystemTime::now();
@@ -102,7 +130,46 @@ async fn test(args: TestArgs) -> anyhow::Result<ExitCode> {
         }
     }
     print_json(&body)?;
+    if let Some(path) = &args.expect {
+        let text = std::fs::read_to_string(path).with_context(|| format!("--expect {}", path.display()))?;
+        let wanted: serde_json::Value =
+            serde_json::from_str(&text).with_context(|| format!("--expect {}: not JSON", path.display()))?;
+        let mut differences = Vec::new();
+        compare(&wanted, &body, "$", &mut differences);
+        if !differences.is_empty() {
+            for difference in &differences {
+                eprintln!("expectation not met: {difference}");
+            }
+            return Ok(ExitCode::FAILURE);
+        }
+    }
     Ok(if fault.is_none() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// Every key of `wanted` must be in `actual` with the same value; arrays
+/// must have the same length and match element by element.
+fn compare(wanted: &serde_json::Value, actual: &serde_json::Value, at: &str, out: &mut Vec<String>) {
+    use serde_json::Value;
+    match (wanted, actual) {
+        (Value::Object(want), Value::Object(have)) => {
+            for (key, value) in want {
+                match have.get(key) {
+                    Some(found) => compare(value, found, &format!("{at}.{key}"), out),
+                    None => out.push(format!("{at}.{key}: missing")),
+                }
+            }
+        }
+        (Value::Array(want), Value::Array(have)) if want.len() == have.len() => {
+            for (i, (w, h)) in want.iter().zip(have).enumerate() {
+                compare(w, h, &format!("{at}[{i}]"), out);
+            }
+        }
+        (Value::Array(want), Value::Array(have)) => {
+            out.push(format!("{at}: wanted {} elements, found {}", want.len(), have.len()));
+        }
+        (want, have) if want == have => {}
+        (want, have) => out.push(format!("{at}: wanted {want}, found {have}")),
+    }
 }
 
 fn split<T>(
@@ -176,6 +243,16 @@ fn print_list(listed: &[Listed<'_>], failed: &[FailedPlugin]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn expectations_are_subsets() {
+        let actual = json!({ "a": 1, "b": { "c": [1, { "d": 2, "e": 3 }] }, "f": "x" });
+        let mut out = Vec::new();
+        compare(&json!({ "b": { "c": [1, { "d": 2 }] } }), &actual, "$", &mut out);
+        assert!(out.is_empty(), "{out:?}");
+        compare(&json!({ "b": { "c": [1] }, "g": 1, "f": "y" }), &actual, "$", &mut out);
+        assert_eq!(out, ["$.b.c: wanted 1 elements, found 2", "$.g: missing", "$.f: wanted \"y\", found \"x\""]);
+    }
 
     #[test]
     fn config_values_parse_as_toml_or_string() {

@@ -1,6 +1,7 @@
 //! End-to-end tests: one binary, one module per area (keeps link time down).
 
 mod admin;
+mod authoring;
 mod cache;
 mod celery_metrics;
 mod docker;
