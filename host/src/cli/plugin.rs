@@ -91,11 +91,13 @@ async fn test(args: TestArgs) -> anyhow::Result<ExitCode> {
     }
     source.manifest.substitute(&crate::config::Endpoints::default().variables()).map_err(anyhow::Error::msg)?;
     let cache_dir = if args.no_cache { None } else { crate::config::DaemonConfig::default().effective_cache_dir() };
-    let mut endpoints = crate::config::Endpoints::default();
-    endpoints.redis_url = args.with_redis.clone().map(crate::config::Secret::Literal);
-    endpoints.mongodb_uri = args.with_mongodb.clone().map(crate::config::Secret::Literal);
-    endpoints.snapshot_dir = args.with_snapshot.clone();
-    endpoints.docker_host = args.with_docker.clone();
+    let endpoints = crate::config::Endpoints {
+        redis_url: args.with_redis.clone().map(crate::config::Secret::Literal),
+        mongodb_uri: args.with_mongodb.clone().map(crate::config::Secret::Literal),
+        snapshot_dir: args.with_snapshot.clone(),
+        docker_host: args.with_docker.clone(),
+        ..crate::config::Endpoints::default()
+    };
     let services =
         Services::connect(&endpoints, Arc::new(crate::metrics::Metrics::new()?)).await.map_err(anyhow::Error::msg)?;
     let runtime = Runtime::new(RuntimeOptions { cache_dir }, Arc::new(services))?;
