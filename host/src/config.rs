@@ -162,6 +162,10 @@ pub struct PluginOverride {
     /// Keys merged over the manifest's `[config]` table.
     #[serde(default)]
     pub config: toml::Table,
+    /// Let this plugin load when its manifest says `native = true`: a native
+    /// shared library runs unsandboxed, in the daemon's process.
+    #[serde(default)]
+    pub allow_native: bool,
 }
 
 impl Default for PluginOverride {
@@ -174,6 +178,7 @@ impl Default for PluginOverride {
             rise: None,
             fall: None,
             config: toml::Table::new(),
+            allow_native: false,
         }
     }
 }

@@ -99,6 +99,17 @@ pub fn apply_config(sources: Vec<PluginSource>, config: &DaemonConfig) -> (Vec<P
             }
             over.apply(manifest);
         }
+        let allowed = config.plugins.get(&manifest.name).is_some_and(|over| over.allow_native);
+        if manifest.native && !allowed {
+            let origin = source.origin.to_string();
+            let problem = format!(
+                "native plugin {} runs unsandboxed; set [plugins.{}] allow_native = true in vigil.toml to load it",
+                manifest.name, manifest.name
+            );
+            let error = ManifestError { source_name: origin.clone(), problem };
+            failures.push(LoadFailure { name: Some(manifest.name.clone()), origin, error: error.into() });
+            continue;
+        }
         if let Some(critical) = &config.critical_checks {
             manifest.critical = manifest.kind == PluginKind::Check && critical.contains(&manifest.name);
         }

@@ -91,6 +91,11 @@ pub struct Manifest {
     /// Free-form settings passed to the plugin as JSON.
     #[serde(default)]
     pub config: toml::Table,
+    /// The component is a native shared library (checks only), loaded with
+    /// the versioned C ABI, unsandboxed; it loads only where vigil.toml sets
+    /// `[plugins.NAME] allow_native = true`.
+    #[serde(default)]
+    pub native: bool,
 }
 
 fn one() -> u32 {
@@ -210,6 +215,9 @@ impl Manifest {
                 "field `name`: {:?} must be 1-64 characters of a-z, 0-9 and '-', not starting with '-'",
                 self.name
             ));
+        }
+        if self.native && self.kind != PluginKind::Check {
+            return Err(format!("field `native`: only checks can be native, not {}", self.kind));
         }
         if self.version.trim().is_empty() {
             return Err("field `version`: must not be empty".to_owned());

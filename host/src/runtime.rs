@@ -9,6 +9,7 @@
 pub mod bindings;
 pub mod cache;
 pub mod fault;
+pub mod native;
 mod plugin;
 mod state;
 mod stderr;
@@ -151,6 +152,18 @@ impl Runtime {
     pub async fn prepare(&self, source: PluginSource) -> Result<Plugin, LoadError> {
         let source_name = source.origin.to_string();
         let invalid = |reason: String| LoadError::Invalid { source_name: source_name.clone(), reason };
+        if source.manifest.native {
+            let Origin::Directory(dir) = &source.origin else {
+                return Err(invalid("a native plugin must come from a plugin directory".to_owned()));
+            };
+            let path = dir.join(&source.manifest.component);
+            let library =
+                native::NativeLibrary::open(&path).map_err(|err| invalid(format!("{}: {err}", path.display())))?;
+            tracing::warn!(plugin = %source.manifest.name, path = %path.display(), "loading a native plugin: it runs unsandboxed");
+            let plugin = Plugin::new_native(Arc::clone(&self.inner), source, library);
+            plugin.probe().await.map_err(|fault| LoadError::Probe { source_name, fault })?;
+            return Ok(plugin);
+        }
 
         let stamped = version::stamped_api_version(&source.wasm).map_err(|err| invalid(err.to_string()))?;
         if let Some(found) = &stamped {

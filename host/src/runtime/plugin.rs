@@ -54,6 +54,8 @@ pub struct PluginSource {
 }
 
 enum Pre {
+    /// A native shared library (checks only; see [`super::native`]).
+    Native(Arc<super::native::NativeLibrary>),
     Check(check::CheckPre<HostState>),
     Scrubber(scrubber::ScrubberPre<HostState>),
     Watchdog(watchdog::WatchdogPre<HostState>),
@@ -121,6 +123,27 @@ impl Plugin {
         })
     }
 
+    /// A native plugin around `library` (see [`super::native`]).
+    pub(super) fn new_native(runtime: Arc<Inner>, source: PluginSource, library: super::native::NativeLibrary) -> Self {
+        Self {
+            context: Arc::new(PluginContext::from_manifest(&source.manifest)),
+            digest: hex::encode(Sha256::digest(&source.wasm)),
+            manifest: source.manifest,
+            origin: source.origin,
+            api_version: format!("native-{}", super::native::NATIVE_ABI_VERSION),
+            cache_outcome: CacheOutcome::Disabled,
+            runtime,
+            pre: Pre::Native(Arc::new(library)),
+            live: Mutex::new(None),
+            description: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Whether this is a native (unsandboxed) plugin.
+    pub fn is_native(&self) -> bool {
+        matches!(self.pre, Pre::Native(_))
+    }
+
     /// The plugin's name.
     pub fn name(&self) -> &str {
         &self.manifest.name
@@ -160,6 +183,10 @@ impl Plugin {
 
     /// `describe()` of a check or watchdog.
     pub async fn describe(&self) -> Result<types::Description, Fault> {
+        if let Pre::Native(library) = &self.pre {
+            let description = library.describe(self.manifest.timeout).await?;
+            return self.validated(description, |d| check_text("description", &d.summary)).await;
+        }
         let description = self
             .invoke(|exports, store| {
                 Box::pin(async move {
@@ -181,6 +208,22 @@ impl Plugin {
     /// Run a check once with its configured deadline.
     pub async fn run_check(&self) -> Result<types::CheckReport, Fault> {
         let config = self.context.config_json.clone();
+        let report = match &self.pre {
+            Pre::Native(library) => library.run(config, self.manifest.timeout).await?,
+            _ => self.run_wasm_check(config).await?,
+        };
+        self.validated(report, |r| {
+            for (what, text) in
+                [("mode", &r.mode), ("optimal mode", &r.optimal_mode), ("impact", &r.impact), ("detail", &r.detail)]
+            {
+                check_text(what, text)?;
+            }
+            check_items("observation list", r.observations.len())
+        })
+        .await
+    }
+
+    async fn run_wasm_check(&self, config: String) -> Result<types::CheckReport, Fault> {
         let report = self
             .invoke(|exports, store| {
                 Box::pin(async move {
@@ -192,15 +235,7 @@ impl Plugin {
             })
             .await?
             .map_err(Fault::PluginError)?;
-        self.validated(report, |r| {
-            for (what, text) in
-                [("mode", &r.mode), ("optimal mode", &r.optimal_mode), ("impact", &r.impact), ("detail", &r.detail)]
-            {
-                check_text(what, text)?;
-            }
-            check_items("observation list", r.observations.len())
-        })
-        .await
+        Ok(report)
     }
 
     /// A scrubber's rules.
@@ -333,6 +368,7 @@ impl Plugin {
             Pre::Scrubber(pre) => pre.instantiate_async(&mut store).await.map(Exports::Scrubber),
             Pre::Watchdog(pre) => pre.instantiate_async(&mut store).await.map(Exports::Watchdog),
             Pre::IndexProfile(pre) => pre.instantiate_async(&mut store).await.map(Exports::IndexProfile),
+            Pre::Native(_) => return Err(Fault::WrongKind("instantiate")),
         };
         match exports {
             Ok(exports) => Ok(Live { store, exports }),

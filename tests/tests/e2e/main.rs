@@ -17,6 +17,7 @@ mod loading;
 mod logging;
 mod metrics;
 mod mongodb_store;
+mod native;
 mod reload;
 mod routes;
 mod scrubber;
