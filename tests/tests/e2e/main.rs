@@ -18,6 +18,7 @@ mod logging;
 mod metrics;
 mod mongodb_store;
 mod native;
+mod python_plugin;
 mod reload;
 mod routes;
 mod scrubber;
