@@ -39,8 +39,10 @@ async fn a_python_check_builds_from_the_wit_and_runs() {
 
     // With a real Redis granted, the same component reports the optimal mode.
     let redis = RedisServer::start();
-    let mut endpoints = vigil_host::config::Endpoints::default();
-    endpoints.redis_url = Some(vigil_host::config::Secret::Literal(redis.url()));
+    let endpoints = vigil_host::config::Endpoints {
+        redis_url: Some(vigil_host::config::Secret::Literal(redis.url())),
+        ..vigil_host::config::Endpoints::default()
+    };
     let services =
         vigil_host::capabilities::Services::connect(&endpoints, std::sync::Arc::default()).await.expect("services");
     let options = vigil_host::runtime::RuntimeOptions { cache_dir: Some(vigil_tests::shared_cache_dir()) };
