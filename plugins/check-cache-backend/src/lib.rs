@@ -23,15 +23,15 @@ impl Check for CacheBackend {
                     latency_us as f64 / 1e6,
                     "seconds",
                 );
-                if let Ok(server) = redis::info("server") {
-                    if let Some(version) = server.lines().find_map(|l| l.strip_prefix("redis_version:")) {
-                        report = report.observe_with("redis_version", 1.0, "info", &[("version", version.trim())]);
-                    }
+                if let Ok(server) = redis::info("server")
+                    && let Some(version) = server.lines().find_map(|l| l.strip_prefix("redis_version:"))
+                {
+                    report = report.observe_with("redis_version", 1.0, "info", &[("version", version.trim())]);
                 }
-                if let Ok(clients) = redis::info("clients") {
-                    if let Some(connected) = info_field(&clients, "connected_clients") {
-                        report = report.observe("redis_connected_clients", connected, "count");
-                    }
+                if let Ok(clients) = redis::info("clients")
+                    && let Some(connected) = info_field(&clients, "connected_clients")
+                {
+                    report = report.observe("redis_connected_clients", connected, "count");
                 }
                 Ok(report)
             }
