@@ -43,6 +43,29 @@ fn watched(daemon: &Daemon) -> Vec<(PathBuf, RecursiveMode)> {
     paths
 }
 
+/// A polling watcher over the same paths, when inotify is not available.
+fn poll_watcher(daemon: &Daemon, sender: mpsc::UnboundedSender<()>) -> Option<Box<dyn Watcher + Send>> {
+    let config = notify::Config::default().with_poll_interval(Duration::from_secs(1));
+    let handler = move |event: notify::Result<notify::Event>| {
+        if event.is_ok() {
+            let _ = sender.send(());
+        }
+    };
+    let mut watcher = match notify::PollWatcher::new(handler, config) {
+        Ok(watcher) => watcher,
+        Err(err) => {
+            tracing::warn!(error = %err, "cannot watch plugin directories; reload with SIGHUP or POST /admin/reload");
+            return None;
+        }
+    };
+    for (path, mode) in watched(daemon) {
+        if let Err(err) = watcher.watch(&path, mode) {
+            tracing::warn!(path = %path.display(), error = %err, "cannot watch");
+        }
+    }
+    Some(Box::new(watcher))
+}
+
 /// Start watching, plus SIGHUP; reloads run on one task until `shutdown`.
 pub fn watch(daemon: &Arc<Daemon>, shutdown: &CancellationToken) {
     let (sender, mut events) = mpsc::unbounded_channel::<()>();
@@ -63,20 +86,21 @@ pub fn watch(daemon: &Arc<Daemon>, shutdown: &CancellationToken) {
             let _ = notify_sender.send(());
         }
     });
-    let mut watcher = match watcher {
+    let watcher = watcher.map_err(|err| err.to_string()).and_then(|mut watcher| {
+        for (path, mode) in watched(daemon) {
+            watcher.watch(&path, mode).map_err(|err| format!("{}: {err}", path.display()))?;
+        }
+        Ok(Box::new(watcher) as Box<dyn Watcher + Send>)
+    });
+    // Without inotify (its per-user instance limit is easily reached in
+    // containers), poll instead: slower to notice, same behaviour.
+    let watcher = match watcher {
         Ok(watcher) => Some(watcher),
         Err(err) => {
-            tracing::warn!(error = %err, "cannot watch plugin directories; reload with SIGHUP or POST /admin/reload");
-            None
+            tracing::warn!(error = %err, "file events unavailable; polling plugin directories every second");
+            poll_watcher(daemon, sender.clone())
         }
     };
-    if let Some(watcher) = watcher.as_mut() {
-        for (path, mode) in watched(daemon) {
-            if let Err(err) = watcher.watch(&path, mode) {
-                tracing::warn!(path = %path.display(), error = %err, "cannot watch");
-            }
-        }
-    }
 
     // Registered before returning, so a SIGHUP right after start-up reloads
     // instead of killing the process.
