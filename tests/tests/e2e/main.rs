@@ -7,6 +7,7 @@ mod celery_metrics;
 mod docker;
 mod examples;
 mod faults;
+mod flaps;
 mod follow;
 mod golden;
 mod grants;
