@@ -143,6 +143,22 @@ impl DaemonArgs {
     }
 }
 
+/// Point `config` at the store a command line names: `--store snapshot:DIR`
+/// (a directory of mongoexport files) or `--mongodb URI`.
+fn override_store(config: &mut DaemonConfig, store: Option<&str>, mongodb: Option<&str>) -> anyhow::Result<()> {
+    if let Some(store) = store {
+        let Some(dir) = store.strip_prefix("snapshot:") else {
+            anyhow::bail!("--store {store:?}: expected snapshot:DIR");
+        };
+        config.endpoints.snapshot_dir = Some(PathBuf::from(dir));
+        config.endpoints.mongodb_uri = None;
+    }
+    if let Some(uri) = mongodb {
+        config.endpoints.mongodb_uri = Some(crate::config::Secret::Literal(uri.to_owned()));
+    }
+    Ok(())
+}
+
 /// Output format of the one-shot commands.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {

@@ -213,3 +213,33 @@ fn dechunk(mut body: &str) -> String {
     }
     out
 }
+
+/// Build the plugin crate at `crate_dir` for wasm32-wasip2 (release, offline,
+/// the bundled plugins' lock file and target directory, so only the crate
+/// itself compiles) and copy `component` next to its plugin.toml.
+pub fn build_guest_crate(crate_dir: &Path, component: &str) {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    std::fs::copy(repo.join("plugins/Cargo.lock"), crate_dir.join("Cargo.lock")).expect("copy lock");
+    let cargo = PathBuf::from(env!("CARGO"));
+    let target_dir = PathBuf::from(env!("VIGIL_TARGET_DIR")).join("wasm");
+    let mut command = std::process::Command::new(&cargo);
+    command
+        .current_dir(crate_dir)
+        .args(["build", "--release", "--offline", "--target", "wasm32-wasip2", "--target-dir"])
+        .arg(&target_dir)
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_TARGET_DIR");
+    let rustc = cargo.with_file_name("rustc");
+    if rustc.is_file() {
+        command.env("RUSTC", rustc);
+    }
+    let output = command.output().expect("cargo runs");
+    assert!(
+        output.status.success(),
+        "{} failed to build:\n{}",
+        crate_dir.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let built = target_dir.join("wasm32-wasip2/release").join(component);
+    std::fs::copy(&built, crate_dir.join(component)).expect("component built");
+}

@@ -1,13 +1,11 @@
 //! `vigil index plan` / `vigil index apply`: the indexes the index-profile
 //! plugins want, against a MongoDB deployment or a snapshot directory.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 
 use super::{DaemonArgs, OutputFormat, print_json};
-use crate::config::Secret;
 use crate::daemon::Daemon;
 use crate::indexes::{self, Action, Plan, State};
 
@@ -47,16 +45,7 @@ pub struct IndexArgs {
 
 async fn start(args: &IndexArgs) -> anyhow::Result<std::sync::Arc<Daemon>> {
     let mut config = args.daemon.load_one_shot_config("warn")?;
-    if let Some(store) = &args.store {
-        let Some(dir) = store.strip_prefix("snapshot:") else {
-            anyhow::bail!("--store {store:?}: expected snapshot:DIR");
-        };
-        config.endpoints.snapshot_dir = Some(PathBuf::from(dir));
-        config.endpoints.mongodb_uri = None;
-    }
-    if let Some(uri) = &args.mongodb {
-        config.endpoints.mongodb_uri = Some(Secret::Literal(uri.clone()));
-    }
+    super::override_store(&mut config, args.store.as_deref(), args.mongodb.as_deref())?;
     Daemon::start(config).await
 }
 

@@ -2,13 +2,11 @@
 //! print the findings and the dispatches made (or, with `--dry-run`, the ones
 //! that would be made).
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 
 use super::{DaemonArgs, OutputFormat, print_json};
-use crate::config::Secret;
 use crate::daemon::Daemon;
 use crate::dispatch::Outcome;
 use crate::watchdog::RuleReport;
@@ -44,16 +42,7 @@ pub struct RunArgs {
 pub async fn execute(command: WatchdogCommand) -> anyhow::Result<ExitCode> {
     let WatchdogCommand::Run(args) = command;
     let mut config = args.daemon.load_one_shot_config("warn")?;
-    if let Some(store) = &args.store {
-        let Some(dir) = store.strip_prefix("snapshot:") else {
-            anyhow::bail!("--store {store:?}: expected snapshot:DIR");
-        };
-        config.endpoints.snapshot_dir = Some(PathBuf::from(dir));
-        config.endpoints.mongodb_uri = None;
-    }
-    if let Some(uri) = args.mongodb {
-        config.endpoints.mongodb_uri = Some(Secret::Literal(uri));
-    }
+    super::override_store(&mut config, args.store.as_deref(), args.mongodb.as_deref())?;
     config.watchdog.dry_run |= args.dry_run;
     let daemon = Daemon::start(config).await?;
     let set = daemon.plugins.load();

@@ -2,7 +2,7 @@
 //! pass `vigil plugin test --expect` with their own golden file, for all
 //! four kinds; a wrong expectation fails.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use vigil_tests::vigil_binary;
@@ -14,34 +14,6 @@ fn vigil(args: &[&str], dir: &Path) -> std::process::Output {
         .env("VIGIL_CACHE_DIR", vigil_tests::shared_cache_dir())
         .output()
         .expect("vigil runs")
-}
-
-fn build(crate_dir: &Path, component: &str) {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    // The same dependency versions as the bundled plugins: no registry access needed.
-    std::fs::copy(repo.join("plugins/Cargo.lock"), crate_dir.join("Cargo.lock")).expect("copy lock");
-    let cargo = PathBuf::from(env!("CARGO"));
-    let target_dir = PathBuf::from(env!("VIGIL_TARGET_DIR")).join("wasm");
-    let mut command = Command::new(&cargo);
-    command
-        .current_dir(crate_dir)
-        .args(["build", "--release", "--offline", "--target", "wasm32-wasip2", "--target-dir"])
-        .arg(&target_dir)
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_TARGET_DIR");
-    let rustc = cargo.with_file_name("rustc");
-    if rustc.is_file() {
-        command.env("RUSTC", rustc);
-    }
-    let output = command.output().expect("cargo runs");
-    assert!(
-        output.status.success(),
-        "{} failed to build:\n{}",
-        crate_dir.display(),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    std::fs::copy(target_dir.join("wasm32-wasip2/release").join(component), crate_dir.join(component))
-        .expect("component");
 }
 
 #[test]
@@ -59,7 +31,7 @@ fn new_plugins_of_every_kind_build_and_meet_their_expectations() {
         for file in ["Cargo.toml", "plugin.toml", "src/lib.rs", "expected.json", "README.md"] {
             assert!(crate_dir.join(file).is_file(), "{name}: no {file}");
         }
-        build(&crate_dir, &format!("{}.wasm", name.replace('-', "_")));
+        vigil_tests::build_guest_crate(&crate_dir, &format!("{}.wasm", name.replace('-', "_")));
         let mut args = vec!["plugin", "test", ".", "--expect", "expected.json"];
         if kind == "watchdog" {
             args.extend(["--with-snapshot", "snapshot"]);

@@ -2,7 +2,6 @@
 //! the copy-me plugin builds on its own, outside any workspace, and runs.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use vigil_host::config::DaemonConfig;
 use vigil_host::loader;
@@ -58,28 +57,7 @@ async fn copy_me_plugin_builds_standalone_and_runs() {
     let sdk = repo().join("sdk");
     let manifest = manifest.replace("path = \"../../sdk\"", &format!("path = {:?}", sdk.display().to_string()));
     std::fs::write(crate_dir.join("Cargo.toml"), manifest).expect("write");
-    // Pin the same dependency versions as the bundled plugins, so the build
-    // needs no registry access.
-    std::fs::copy(repo().join("plugins/Cargo.lock"), crate_dir.join("Cargo.lock")).expect("copy lock");
-
-    let cargo = PathBuf::from(env!("CARGO"));
-    let target_dir = PathBuf::from(env!("VIGIL_TARGET_DIR")).join("wasm");
-    let mut command = Command::new(&cargo);
-    command
-        .current_dir(&crate_dir)
-        .args(["build", "--release", "--offline", "--target", "wasm32-wasip2", "--target-dir"])
-        .arg(&target_dir)
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_TARGET_DIR");
-    let rustc = cargo.with_file_name("rustc");
-    if rustc.is_file() {
-        command.env("RUSTC", rustc);
-    }
-    let output = command.output().expect("cargo runs");
-    assert!(output.status.success(), "copy-me plugin failed to build:\n{}", String::from_utf8_lossy(&output.stderr));
-
-    let wasm = target_dir.join("wasm32-wasip2/release/minimal_check.wasm");
-    std::fs::copy(&wasm, crate_dir.join("minimal_check.wasm")).expect("component built");
+    vigil_tests::build_guest_crate(&crate_dir, "minimal_check.wasm");
     let source = loader::read_source(&crate_dir).map_err(|(_, e)| e.to_string()).expect("manifest and component");
     let plugin = runtime().prepare(source).await.expect("loads");
     assert_eq!(plugin.api_version, "0.1.0");
