@@ -243,3 +243,22 @@ pub fn build_guest_crate(crate_dir: &Path, component: &str) {
     let built = target_dir.join("wasm32-wasip2/release").join(component);
     std::fs::copy(&built, crate_dir.join(component)).expect("component built");
 }
+
+/// Run the `vigil` binary with `args` (and the shared artifact cache); its
+/// exit code and its stdout parsed as JSON. Fails the test, showing stderr,
+/// when stdout is not JSON.
+pub fn vigil_json<I, S>(args: I) -> (i32, serde_json::Value)
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let output = std::process::Command::new(vigil_binary())
+        .args(args)
+        .env("VIGIL_CACHE_DIR", shared_cache_dir())
+        .output()
+        .expect("vigil runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let json = serde_json::from_str(&stdout)
+        .unwrap_or_else(|err| panic!("not JSON ({err}): {stdout}\n{}", String::from_utf8_lossy(&output.stderr)));
+    (output.status.code().unwrap_or(-1), json)
+}

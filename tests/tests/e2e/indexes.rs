@@ -3,7 +3,6 @@
 //! profiles that disagree.
 
 use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -12,21 +11,13 @@ use vigil_host::indexes::backend::SnapshotIndexes;
 use vigil_host::indexes::{self, IndexModel, State};
 use vigil_host::store::snapshot::Snapshot;
 use vigil_tests::snapshot::{Plan, generate};
-use vigil_tests::vigil_binary;
 
 fn vigil(args: &[&str], snapshot: &Path) -> (i32, Value) {
-    let output = Command::new(vigil_binary())
-        .args(["index"])
-        .args(args)
-        .args(["--format", "json", "--store"])
-        .arg(format!("snapshot:{}", snapshot.display()))
-        .env("VIGIL_CACHE_DIR", vigil_tests::shared_cache_dir())
-        .output()
-        .expect("vigil runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let json = serde_json::from_str(&stdout)
-        .unwrap_or_else(|err| panic!("not JSON ({err}): {stdout}\n{}", String::from_utf8_lossy(&output.stderr)));
-    (output.status.code().unwrap_or(-1), json)
+    let store = format!("snapshot:{}", snapshot.display());
+    let mut all = vec!["index"];
+    all.extend_from_slice(args);
+    all.extend(["--format", "json", "--store", store.as_str()]);
+    vigil_tests::vigil_json(all)
 }
 
 fn states(plan: &Value) -> Vec<(String, String)> {

@@ -3,26 +3,16 @@
 //! a real Redis up and down, a real dockerd up and down.
 
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::Value;
 use vigil_tests::services::{DockerEngine, RedisServer, skip_unless_installed};
-use vigil_tests::vigil_binary;
 
 fn validate(what: &str, config: &str) -> (i32, Value) {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("vigil.toml");
     std::fs::write(&path, config).expect("config");
-    let output = Command::new(vigil_binary())
-        .args(["validate", what, "--format", "json", "--config"])
-        .arg(&path)
-        .env("VIGIL_CACHE_DIR", vigil_tests::shared_cache_dir())
-        .output()
-        .expect("vigil runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let report = serde_json::from_str(&stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}\n{}", String::from_utf8_lossy(&output.stderr)));
-    (output.status.code().unwrap_or(-1), report)
+    let path = path.to_string_lossy().into_owned();
+    vigil_tests::vigil_json(["validate", what, "--format", "json", "--config", path.as_str()])
 }
 
 fn item(report: &Value, name: &str) -> Value {

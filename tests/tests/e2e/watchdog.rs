@@ -3,29 +3,23 @@
 //! platform's sync tasks. The worker's own record of its calls is the truth.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
 use vigil_host::dispatch::celery::{TaskMessage, envelope};
 use vigil_tests::services::{CeleryWorker, RedisServer, recorded_calls, skip_unless_installed};
 use vigil_tests::snapshot::{Plan, generate};
-use vigil_tests::{vigil_binary, wait_until};
+use vigil_tests::wait_until;
 
 /// `vigil watchdog run --once` against `snapshot` with `config`; the JSON report.
 fn run_once(config: &Path, snapshot: &Path, extra: &[&str]) -> Value {
-    let output = Command::new(vigil_binary())
-        .args(["watchdog", "run", "--once", "--format", "json", "--config"])
-        .arg(config)
-        .arg("--store")
-        .arg(format!("snapshot:{}", snapshot.display()))
-        .args(extra)
-        .env("VIGIL_CACHE_DIR", vigil_tests::shared_cache_dir())
-        .output()
-        .expect("vigil runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "vigil watchdog failed:\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
-    serde_json::from_str(&stdout).unwrap_or_else(|err| panic!("not JSON ({err}): {stdout}"))
+    let (config, store) = (config.to_string_lossy().into_owned(), format!("snapshot:{}", snapshot.display()));
+    let mut args =
+        vec!["watchdog", "run", "--once", "--format", "json", "--config", config.as_str(), "--store", store.as_str()];
+    args.extend_from_slice(extra);
+    let (code, report) = vigil_tests::vigil_json(args);
+    assert_eq!(code, 0, "vigil watchdog failed: {report:#}");
+    report
 }
 
 /// Outcomes of every dispatch in a report, as (task, outcome).
