@@ -6,9 +6,8 @@
 
 pub mod events;
 
-use std::collections::HashMap;
-use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use futures_util::StreamExt;
 use prometheus::{GaugeVec, HistogramVec, IntCounterVec};
@@ -16,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::capabilities::redis::RedisBackend;
 use crate::metrics::Metrics;
-use events::{Event, TaskNames};
+use events::{StreamState, Update};
 
 /// Buckets for task run times: 10 ms to 1 h.
 const RUNTIME_BUCKETS: &[f64] = &[0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0];
@@ -51,6 +50,26 @@ impl CeleryMetrics {
     }
 }
 
+impl CeleryMetrics {
+    /// Apply one decoded event to `state` and record what it says.
+    pub fn record(&self, state: &mut StreamState, event: events::Event) {
+        match state.apply(event) {
+            Update::Task { task, state, runtime } => {
+                self.tasks.with_label_values(&[task.as_str(), state]).inc();
+                if let Some(runtime) = runtime {
+                    self.runtime.with_label_values(&[task.as_str()]).observe(runtime);
+                }
+            }
+            Update::Workers => self.workers.with_label_values::<&str>(&[]).set(state.workers_online() as f64),
+        }
+    }
+
+    /// Label sets of `vigil_celery_tasks_total` so far (kept bounded).
+    pub fn task_series(&self) -> usize {
+        prometheus::core::Collector::collect(&self.tasks).iter().map(|family| family.get_metric().len()).sum()
+    }
+}
+
 /// Consumes the event stream and keeps the metrics current.
 pub struct CeleryMonitor {
     client: redis::Client,
@@ -58,10 +77,6 @@ pub struct CeleryMonitor {
     db: u32,
     queues: Vec<String>,
     metrics: CeleryMetrics,
-}
-
-fn unix_now() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs_f64()
 }
 
 impl CeleryMonitor {
@@ -74,23 +89,22 @@ impl CeleryMonitor {
 
     /// Run until `shutdown`: the event consumer and the queue/worker refresher.
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
-        let workers: Arc<std::sync::Mutex<HashMap<String, (f64, f64)>>> = Arc::default();
+        let state: Arc<Mutex<StreamState>> = Arc::default();
         let refresher = {
-            let (this, workers, shutdown) = (Arc::clone(&self), Arc::clone(&workers), shutdown.clone());
+            let (this, state, shutdown) = (Arc::clone(&self), Arc::clone(&state), shutdown.clone());
             tokio::spawn(async move {
                 let mut ticker = tokio::time::interval(REFRESH);
                 loop {
                     tokio::select! {
-                        _ = ticker.tick() => this.refresh(&workers).await,
+                        _ = ticker.tick() => this.refresh(&state).await,
                         _ = shutdown.cancelled() => break,
                     }
                 }
             })
         };
         let mut backoff = Duration::from_millis(250);
-        let mut names = TaskNames::default();
         while !shutdown.is_cancelled() {
-            match self.consume(&mut names, &workers, &shutdown).await {
+            match self.consume(&state, &shutdown).await {
                 Ok(()) => break,
                 Err(err) => {
                     self.metrics.stream_up.with_label_values::<&str>(&[]).set(0.0);
@@ -106,12 +120,7 @@ impl CeleryMonitor {
         refresher.abort();
     }
 
-    async fn consume(
-        &self,
-        names: &mut TaskNames,
-        workers: &std::sync::Mutex<HashMap<String, (f64, f64)>>,
-        shutdown: &CancellationToken,
-    ) -> Result<(), String> {
+    async fn consume(&self, state: &Mutex<StreamState>, shutdown: &CancellationToken) -> Result<(), String> {
         let mut pubsub = self.client.get_async_pubsub().await.map_err(|err| format!("connect: {:?}", err.kind()))?;
         pubsub
             .psubscribe(format!("/{}.celeryev/*", self.db))
@@ -128,8 +137,9 @@ impl CeleryMonitor {
             let Some(message) = message else { return Err("stream closed".to_owned()) };
             match events::decode(message.get_payload_bytes()) {
                 Ok(events) => {
+                    let mut state = state.lock().unwrap_or_else(PoisonError::into_inner);
                     for event in events {
-                        self.record(event, names, workers);
+                        self.metrics.record(&mut state, event);
                     }
                 }
                 Err(err) => tracing::debug!(error = %err, "undecodable celery event"),
@@ -137,36 +147,8 @@ impl CeleryMonitor {
         }
     }
 
-    fn record(&self, event: Event, names: &mut TaskNames, workers: &std::sync::Mutex<HashMap<String, (f64, f64)>>) {
-        match event {
-            Event::Task { state, name, uuid, runtime } => {
-                if let Some(name) = &name {
-                    names.learn(&uuid, name);
-                }
-                let task = name.as_deref().or_else(|| names.name(&uuid)).unwrap_or("unknown").to_owned();
-                self.metrics.tasks.with_label_values(&[task.as_str(), state.as_str()]).inc();
-                if let (Some(runtime), "succeeded") = (runtime, state.as_str()) {
-                    self.metrics.runtime.with_label_values(&[task.as_str()]).observe(runtime);
-                }
-            }
-            Event::Worker { state, hostname, timestamp, freq } => {
-                let mut workers = workers.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                if state == "offline" {
-                    workers.remove(&hostname);
-                } else {
-                    workers.insert(hostname, (timestamp, freq));
-                }
-                let online = workers.values().filter(|(at, freq)| unix_now() < at + 2.0 * freq).count();
-                self.metrics.workers.with_label_values::<&str>(&[]).set(online as f64);
-            }
-        }
-    }
-
-    async fn refresh(&self, workers: &std::sync::Mutex<HashMap<String, (f64, f64)>>) {
-        let online = {
-            let workers = workers.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            workers.values().filter(|(at, freq)| unix_now() < at + 2.0 * freq).count()
-        };
+    async fn refresh(&self, state: &Mutex<StreamState>) {
+        let online = state.lock().unwrap_or_else(PoisonError::into_inner).workers_online();
         self.metrics.workers.with_label_values::<&str>(&[]).set(online as f64);
         for queue in &self.queues {
             let mut total = 0i64;

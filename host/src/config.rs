@@ -4,6 +4,7 @@
 mod endpoints;
 mod logging;
 mod secret;
+pub mod toml_error;
 mod watchdog;
 
 pub use endpoints::Endpoints;
@@ -221,7 +222,7 @@ impl DaemonConfig {
     /// Parse configuration text; `path` names it in errors.
     pub fn parse(text: &str, path: &str) -> Result<Self, ConfigError> {
         let fail = |problem: String| ConfigError { path: path.to_owned(), problem };
-        let config: Self = toml::from_str(text).map_err(|err| fail(err.to_string().trim_end().to_owned()))?;
+        let config: Self = toml::from_str(text).map_err(|err| fail(toml_error::describe(&err, text)))?;
         config.validate().map_err(fail)?;
         Ok(config)
     }

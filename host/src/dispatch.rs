@@ -124,6 +124,14 @@ impl Dispatcher {
             return Outcome::DryRun;
         }
         let key = format!("{}{}", coordination::DEDUPE_PREFIX, request.dedupe_key);
+        if let Target::Celery { broker, db, default_queue } = &self.target
+            && let Coordination::Redis(shared) = &*self.coordination
+            && Arc::ptr_eq(broker, shared)
+        {
+            let outcome = self.claim_and_push(request, &key, broker, *db, default_queue).await;
+            self.log(request, &outcome);
+            return outcome;
+        }
         match self.coordination.claim(&key, &self.replica, self.cooldown).await {
             Ok(true) => {}
             Ok(false) => return Outcome::Deduplicated,
@@ -132,9 +140,16 @@ impl Dispatcher {
             }
         }
         let outcome = self.send(request).await;
-        match &outcome {
+        if let Outcome::Failed { .. } = &outcome {
+            self.coordination.release(&key).await;
+        }
+        self.log(request, &outcome);
+        outcome
+    }
+
+    fn log(&self, request: &Request, outcome: &Outcome) {
+        match outcome {
             Outcome::Failed { error } => {
-                self.coordination.release(&key).await;
                 tracing::warn!(rule = request.rule, task = request.task, error, "dispatch failed");
             }
             Outcome::Dispatched { task_id } => {
@@ -142,7 +157,39 @@ impl Dispatcher {
             }
             _ => {}
         }
-        outcome
+    }
+
+    /// Dedupe key and task message in one script on the broker: both are
+    /// written or neither is, so a broker that dies mid-dispatch can neither
+    /// lose the task (key taken, message never pushed) nor, once back,
+    /// have it sent twice. When the reply is lost the outcome is unknown
+    /// here, and the key (present only if the message went out) decides
+    /// whether the next evaluation sends it.
+    async fn claim_and_push(
+        &self,
+        request: &Request,
+        key: &str,
+        broker: &RedisBackend,
+        db: u32,
+        default_queue: &str,
+    ) -> Outcome {
+        let (message, envelope) = match celery_message(request, default_queue, &self.replica) {
+            Ok(built) => built,
+            Err(outcome) => return outcome,
+        };
+        let ttl_ms = u64::try_from(self.cooldown.as_millis()).unwrap_or(u64::MAX).max(1);
+        let mut script = redis::cmd("EVAL");
+        script.arg(CLAIM_AND_PUSH).arg(2).arg(key).arg(&message.queue).arg(&self.replica).arg(ttl_ms).arg(envelope);
+        match broker.query::<i64>(script).await {
+            Ok(1) => {
+                publish_sent(broker, db, &message, &self.replica).await;
+                Outcome::Dispatched { task_id: Some(message.id) }
+            }
+            Ok(_) => Outcome::Deduplicated,
+            Err(err) => Outcome::Failed {
+                error: format!("broker: {err:?} (if the task went out, its dedupe key keeps it from a second send)"),
+            },
+        }
     }
 
     async fn send(&self, request: &Request) -> Outcome {
@@ -156,30 +203,56 @@ impl Dispatcher {
                 }
             }
             Target::Celery { broker, db, default_queue } => {
-                let message = celery::TaskMessage {
-                    id: uuid::Uuid::new_v4().to_string(),
-                    task: request.task.clone(),
-                    args: request.args.clone(),
-                    kwargs: request.kwargs.clone(),
-                    queue: request.queue.clone().unwrap_or_else(|| default_queue.clone()),
-                };
-                let envelope = match celery::envelope(&message, &self.replica) {
-                    Ok(envelope) => envelope,
-                    Err(error) => return Outcome::Failed { error: format!("not a valid Celery message: {error}") },
+                let (message, envelope) = match celery_message(request, default_queue, &self.replica) {
+                    Ok(built) => built,
+                    Err(outcome) => return outcome,
                 };
                 let mut push = redis::cmd("LPUSH");
-                push.arg(&message.queue).arg(envelope.to_string());
+                push.arg(&message.queue).arg(envelope);
                 if let Err(err) = broker.query::<i64>(push).await {
                     return Outcome::Failed { error: format!("broker: {err:?}") };
                 }
-                let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs_f64();
-                let mut publish = redis::cmd("PUBLISH");
-                publish
-                    .arg(format!("/{db}.celeryev/task.sent"))
-                    .arg(celery::sent_event(&message, &self.replica, now).to_string());
-                let _: Result<i64, _> = broker.query(publish).await;
+                publish_sent(broker, *db, &message, &self.replica).await;
                 Outcome::Dispatched { task_id: Some(message.id) }
             }
         }
     }
+}
+
+/// Take the dedupe key and push the message, atomically: 1 when sent, 0
+/// when the key was taken within the cooldown. A push the broker refuses
+/// (a full or mistyped queue) gives the key back and fails the script.
+const CLAIM_AND_PUSH: &str = r"if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 0 end
+local pushed = redis.pcall('LPUSH', KEYS[2], ARGV[3])
+if type(pushed) == 'table' and pushed.err then
+  redis.call('DEL', KEYS[1])
+  return pushed
+end
+return 1";
+
+/// The Celery message for `request` and its envelope text.
+fn celery_message(
+    request: &Request,
+    default_queue: &str,
+    replica: &str,
+) -> Result<(celery::TaskMessage, String), Outcome> {
+    let message = celery::TaskMessage {
+        id: uuid::Uuid::new_v4().to_string(),
+        task: request.task.clone(),
+        args: request.args.clone(),
+        kwargs: request.kwargs.clone(),
+        queue: request.queue.clone().unwrap_or_else(|| default_queue.to_owned()),
+    };
+    match celery::envelope(&message, replica) {
+        Ok(envelope) => Ok((message, envelope.to_string())),
+        Err(error) => Err(Outcome::Failed { error: format!("not a valid Celery message: {error}") }),
+    }
+}
+
+/// Announce the task the way Celery clients do (`task-sent`); best effort.
+async fn publish_sent(broker: &RedisBackend, db: u32, message: &celery::TaskMessage, replica: &str) {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs_f64();
+    let mut publish = redis::cmd("PUBLISH");
+    publish.arg(format!("/{db}.celeryev/task.sent")).arg(celery::sent_event(message, replica, now).to_string());
+    let _: Result<i64, _> = broker.query(publish).await;
 }

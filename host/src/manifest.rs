@@ -189,7 +189,8 @@ impl Manifest {
     /// Parse and validate manifest text. `source_name` is used in errors.
     pub fn parse(text: &str, source_name: &str) -> Result<Self, ManifestError> {
         let fail = |problem: String| ManifestError { source_name: source_name.to_owned(), problem };
-        let manifest: Manifest = toml::from_str(text).map_err(|err| fail(err.to_string().trim_end().to_owned()))?;
+        let manifest: Manifest =
+            toml::from_str(text).map_err(|err| fail(crate::config::toml_error::describe(&err, text)))?;
         manifest.validate().map_err(fail)?;
         Ok(manifest)
     }

@@ -5,10 +5,16 @@ list ``vigil-test:calls`` of the broker: the worker's record is the truth the
 tests compare Vigil's dispatches against. ``vigil-test.sentinel`` marks a
 point in the queue (the worker takes tasks in order), so a test can know that
 everything before it has been processed without waiting on a clock.
+
+The reliability tests kill the broker and the worker at random moments, so
+the worker acknowledges a task only after running it (a task interrupted by
+a kill runs again: Celery's at-least-once, recognisable by its repeated id),
+and a record that cannot reach the broker is retried until it can.
 """
 
 import json
 import os
+import time
 
 import redis
 from celery import Celery
@@ -22,6 +28,9 @@ app.conf.update(
     worker_hijack_root_logger=False,
     broker_connection_retry_on_startup=True,
     worker_send_task_events=True,
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    broker_transport_options={"visibility_timeout": 10},
 )
 
 _record = redis.Redis.from_url(BROKER)
@@ -30,11 +39,16 @@ _record = redis.Redis.from_url(BROKER)
 def _recorder(name):
     @app.task(name=name, bind=True)
     def task(self, *args, **kwargs):
-        _record.rpush(
-            "vigil-test:calls",
-            json.dumps({"task": name, "id": self.request.id, "args": list(args), "kwargs": kwargs}),
-        )
-        return "recorded"
+        call = json.dumps({"task": name, "id": self.request.id, "args": list(args), "kwargs": kwargs})
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                _record.rpush("vigil-test:calls", call)
+                return "recorded"
+            except redis.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
 
     return task
 

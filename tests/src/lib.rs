@@ -10,6 +10,7 @@ use vigil_host::capabilities::Services;
 use vigil_host::runtime::{Runtime, RuntimeOptions};
 
 pub mod daemon;
+pub mod observe;
 pub mod process;
 pub mod services;
 pub mod snapshot;

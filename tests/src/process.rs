@@ -5,13 +5,18 @@ use std::io::Read;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
-/// A running `vigil run`.
+/// A running `vigil run`. Its stderr is read as it is written (a long run
+/// would otherwise fill the pipe and block the daemon's logging).
 pub struct VigilProcess {
     child: Child,
     /// Where it serves.
     pub addr: SocketAddr,
+    logs: Arc<Mutex<Vec<u8>>>,
+    reader: Option<JoinHandle<()>>,
 }
 
 impl VigilProcess {
@@ -32,7 +37,18 @@ impl VigilProcess {
             .stderr(Stdio::piped())
             .spawn()
             .expect("vigil runs");
-        let process = Self { child, addr };
+        let mut child = child;
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let reader = child.stderr.take().map(|mut stderr| {
+            let logs = Arc::clone(&logs);
+            std::thread::spawn(move || {
+                let mut chunk = [0u8; 8192];
+                while let Ok(n @ 1..) = stderr.read(&mut chunk) {
+                    logs.lock().unwrap_or_else(PoisonError::into_inner).extend_from_slice(&chunk[..n]);
+                }
+            })
+        });
+        let process = Self { child, addr, logs, reader };
         crate::wait_until(Duration::from_secs(60), "vigil run", || std::net::TcpStream::connect(addr).is_ok());
         process
     }
@@ -42,16 +58,21 @@ impl VigilProcess {
         self.child.id()
     }
 
+    /// What it logged so far.
+    pub fn log(&self) -> String {
+        String::from_utf8_lossy(&self.logs.lock().unwrap_or_else(PoisonError::into_inner)).into_owned()
+    }
+
     /// Stop with SIGTERM; returns everything it logged. Fails the test if it
     /// does not exit cleanly or if any log line is not what Promtail reads
     /// (so every daemon a test runs checks the log contract).
     pub fn stop(mut self) -> String {
         let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
-        let mut logs = String::new();
-        if let Some(mut stderr) = self.child.stderr.take() {
-            let _ = stderr.read_to_string(&mut logs);
-        }
         let status = self.child.wait().expect("wait for vigil");
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+        let logs = self.log();
         assert!(status.success(), "vigil exited with {status}:\n{logs}");
         crate::promtail_records(&logs);
         logs

@@ -8,6 +8,12 @@ use std::time::{Duration, Instant};
 
 use crate::wait_until;
 
+mod celery;
+mod docker;
+
+pub use celery::CeleryWorker;
+pub use docker::DockerEngine;
+
 /// Whether `program` is on PATH.
 pub fn installed(program: &str) -> bool {
     std::env::var_os("PATH")
@@ -31,7 +37,11 @@ pub fn skip_unless_installed(programs: &[&str]) -> bool {
     }
 }
 
+/// Stop `child` with SIGTERM, SIGKILL after 10 s.
 fn stop(child: &mut Child) {
+    if matches!(child.try_wait(), Ok(Some(_))) {
+        return;
+    }
     let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
@@ -44,20 +54,54 @@ fn stop(child: &mut Child) {
     let _ = child.wait();
 }
 
-/// A `redis-server` on 127.0.0.1, in the foreground, without persistence.
+/// Send SIGKILL to `child` (or its whole process group) and reap it.
+fn kill(child: &mut Child, group: bool) {
+    let target = if group { format!("-{}", child.id()) } else { child.id().to_string() };
+    let _ = Command::new("kill").args(["-KILL", "--", &target]).status();
+    let _ = child.wait();
+}
+
+/// A `redis-server` on 127.0.0.1, in the foreground; without persistence
+/// unless started with [`RedisServer::start_persistent`].
 pub struct RedisServer {
     /// Its port.
     pub port: u16,
     child: Option<Child>,
     dir: tempfile::TempDir,
+    persistent: bool,
 }
 
 impl RedisServer {
     /// Start on a free port.
     pub fn start() -> Self {
-        let mut server = Self { port: crate::free_port(), child: None, dir: tempfile::tempdir().expect("temp dir") };
+        let mut server = Self {
+            port: crate::free_port(),
+            child: None,
+            dir: tempfile::tempdir().expect("temp dir"),
+            persistent: false,
+        };
         server.restart();
         server
+    }
+
+    /// Start on a free port with an append-only file synced on every write,
+    /// as a production broker runs: what was acknowledged survives SIGKILL.
+    pub fn start_persistent() -> Self {
+        let mut server = Self {
+            port: crate::free_port(),
+            child: None,
+            dir: tempfile::tempdir().expect("temp dir"),
+            persistent: true,
+        };
+        server.restart();
+        server
+    }
+
+    /// SIGKILL, at whatever moment: no shutdown, no final save.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            kill(&mut child, false);
+        }
     }
 
     /// `redis://127.0.0.1:PORT/0`.
@@ -76,7 +120,12 @@ impl RedisServer {
     pub fn restart(&mut self) {
         self.stop();
         let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", ""])
+            .args(if self.persistent {
+                ["--appendonly", "yes", "--appendfsync", "always"]
+            } else {
+                ["--appendonly", "no", "--appendfsync", "everysec"]
+            })
             .arg("--dir")
             .arg(self.dir.path())
             .stdout(Stdio::null())
@@ -101,91 +150,6 @@ impl RedisServer {
 impl Drop for RedisServer {
     fn drop(&mut self) {
         self.stop();
-    }
-}
-
-/// A Docker engine with its own socket, data and exec roots; no networking.
-pub struct DockerEngine {
-    child: Child,
-    root: PathBuf,
-    socket: PathBuf,
-}
-
-impl DockerEngine {
-    /// Start `dockerd` (needs root). `None`, with a message, when it cannot run here.
-    pub fn start() -> Option<Self> {
-        if skip_unless_installed(&["dockerd", "docker"]) {
-            return None;
-        }
-        let root = PathBuf::from(format!("/tmp/vd-{}-{}", std::process::id(), crate::free_port()));
-        std::fs::create_dir_all(&root).expect("docker root");
-        let socket = root.join("d.sock");
-        let log = std::fs::File::create(root.join("dockerd.log")).expect("log file");
-        let child = Command::new("dockerd")
-            .args(["--iptables=false", "--ip6tables=false", "--bridge=none", "--storage-driver=vfs"])
-            .arg("--data-root")
-            .arg(root.join("data"))
-            .arg("--exec-root")
-            .arg(root.join("exec"))
-            .arg("--pidfile")
-            .arg(root.join("docker.pid"))
-            .arg("--host")
-            .arg(format!("unix://{}", socket.display()))
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("dockerd starts");
-        let engine = Self { child, root, socket };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !engine.docker(&["version"]).status.success() {
-            if Instant::now() > deadline {
-                let log = std::fs::read_to_string(engine.root.join("dockerd.log")).unwrap_or_default();
-                panic!("dockerd did not start:\n{log}");
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Some(engine)
-    }
-
-    /// `unix:///...` address of the engine.
-    pub fn host(&self) -> String {
-        format!("unix://{}", self.socket.display())
-    }
-
-    /// Run the docker client against this engine.
-    pub fn docker(&self, args: &[&str]) -> std::process::Output {
-        Command::new("docker").arg("-H").arg(self.host()).args(args).output().expect("docker client runs")
-    }
-
-    /// Make an image offline: `docker import` of a tiny tarball.
-    pub fn import(&self, reference: &str) {
-        let dir = tempfile::tempdir().expect("temp dir");
-        std::fs::write(dir.path().join("README"), reference).expect("write");
-        let tar = Command::new("tar").arg("-C").arg(dir.path()).args(["-c", "."]).output().expect("tar");
-        let mut import = Command::new("docker")
-            .arg("-H")
-            .arg(self.host())
-            .args(["import", "-", reference])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("docker import");
-        use std::io::Write;
-        import.stdin.take().expect("stdin").write_all(&tar.stdout).expect("send tarball");
-        assert!(import.wait().expect("import finishes").success(), "docker import {reference} failed");
-    }
-
-    /// Remove an image.
-    pub fn remove(&self, reference: &str) {
-        let output = self.docker(&["rmi", reference]);
-        assert!(output.status.success(), "docker rmi {reference}: {}", String::from_utf8_lossy(&output.stderr));
-    }
-}
-
-impl Drop for DockerEngine {
-    fn drop(&mut self) {
-        stop(&mut self.child);
-        let _ = std::fs::remove_dir_all(&self.root);
     }
 }
 
@@ -226,62 +190,6 @@ impl Program {
 impl Drop for Program {
     fn drop(&mut self) {
         stop(&mut self.child);
-    }
-}
-
-/// A real Celery 5 worker (`-E`, solo pool) on a Redis broker, running the
-/// stand-in platform tasks of `tests/celery/platform_tasks.py`.
-pub struct CeleryWorker {
-    program: Program,
-    _dir: tempfile::TempDir,
-}
-
-impl CeleryWorker {
-    /// Start a worker consuming `queue` from `broker` and wait until it is ready.
-    pub fn start(broker: &str, queue: &str) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let tasks = Path::new(env!("CARGO_MANIFEST_DIR")).join("celery");
-        let hostname = format!("vigil-test-{}@localhost", crate::free_port());
-        let args: Vec<String> = [
-            "-A",
-            "platform_tasks",
-            "worker",
-            "-E",
-            "-P",
-            "solo",
-            "-c",
-            "1",
-            "-Q",
-            queue,
-            "-n",
-            &hostname,
-            "--without-gossip",
-            "--without-mingle",
-            "--loglevel",
-            "INFO",
-        ]
-        .iter()
-        .map(|s| (*s).to_owned())
-        .collect();
-        let log = dir.path().join("worker.log");
-        let file = std::fs::File::create(&log).expect("log file");
-        let child = Command::new("celery")
-            .args(&args)
-            .current_dir(&tasks)
-            .env("VIGIL_TEST_BROKER", broker)
-            .env("PYTHONPATH", &tasks)
-            .stdout(file.try_clone().expect("log"))
-            .stderr(file)
-            .spawn()
-            .expect("celery starts");
-        let program = Program { child, log };
-        wait_until(Duration::from_secs(60), "celery worker", || program.log().contains(" ready."));
-        Self { program, _dir: dir }
-    }
-
-    /// What the worker logged.
-    pub fn log(&self) -> String {
-        self.program.log()
     }
 }
 

@@ -94,6 +94,9 @@ fn describe(err: &redis::RedisError) -> String {
         "timed out".to_owned()
     } else if err.is_io_error() || err.is_connection_dropped() {
         "connection lost".to_owned()
+    } else if let Some(code) = err.code() {
+        // The server's error code (WRONGTYPE, OOM, READONLY...); never its text.
+        format!("{code} error")
     } else {
         format!("{:?} error", err.kind())
     }

@@ -4,7 +4,7 @@
 //! Only `task-received` and `task-sent` name the task; other task events are
 //! matched to it by uuid.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use base64::Engine as _;
 use serde_json::Value;
@@ -81,6 +81,93 @@ fn event(value: &Value) -> Option<Event> {
     })
 }
 
+/// Distinct task names kept as metric labels; later ones count as `other`,
+/// so a hostile or buggy publisher cannot grow the exposition without end.
+pub const TASK_LABELS_KEPT: usize = 1_000;
+/// Workers remembered at once (expired ones are forgotten first).
+pub const WORKERS_KEPT: usize = 10_000;
+/// The task states Celery publishes; anything else counts as `other`.
+const TASK_STATES: &[&str] = &["sent", "received", "started", "succeeded", "failed", "retried", "rejected", "revoked"];
+
+/// What the consumer has learned from the stream: task names by uuid, the
+/// task labels in use, and each worker's last heartbeat.
+#[derive(Debug, Default)]
+pub struct StreamState {
+    names: TaskNames,
+    labels: HashSet<String>,
+    /// hostname -> (timestamp, heartbeat interval), both in seconds.
+    workers: HashMap<String, (f64, f64)>,
+}
+
+/// What one event does to the metrics, in bounded label values.
+#[derive(Debug, PartialEq)]
+pub enum Update {
+    /// Count a task event; observe its run time when there is one.
+    Task {
+        /// Task name label (`unknown`, `other` or a name).
+        task: String,
+        /// State label (one of Celery's states or `other`).
+        state: &'static str,
+        /// A finite, non-negative run time of a succeeded task.
+        runtime: Option<f64>,
+    },
+    /// Worker liveness changed; recount with [`StreamState::workers_online`].
+    Workers,
+}
+
+impl StreamState {
+    /// Learn from `event` and say what to record.
+    pub fn apply(&mut self, event: Event) -> Update {
+        match event {
+            Event::Task { state, name, uuid, runtime } => {
+                if let Some(name) = &name {
+                    self.names.learn(&uuid, name);
+                }
+                let name = name.as_deref().or_else(|| self.names.name(&uuid));
+                let task = match name {
+                    None => "unknown".to_owned(),
+                    Some(name) if self.labels.contains(name) => name.to_owned(),
+                    Some(name) if self.labels.len() < TASK_LABELS_KEPT => {
+                        self.labels.insert(name.to_owned());
+                        name.to_owned()
+                    }
+                    Some(_) => "other".to_owned(),
+                };
+                let state = TASK_STATES.iter().copied().find(|s| *s == state).unwrap_or("other");
+                let runtime = runtime.filter(|r| state == "succeeded" && r.is_finite() && *r >= 0.0);
+                Update::Task { task, state, runtime }
+            }
+            Event::Worker { state, hostname, timestamp, freq } => {
+                if state == "offline" {
+                    self.workers.remove(&hostname);
+                } else if timestamp.is_finite() && freq.is_finite() && freq > 0.0 {
+                    if self.workers.len() >= WORKERS_KEPT && !self.workers.contains_key(&hostname) {
+                        self.forget_expired(now());
+                    }
+                    if self.workers.len() < WORKERS_KEPT || self.workers.contains_key(&hostname) {
+                        self.workers.insert(hostname, (timestamp, freq.min(3600.0)));
+                    }
+                }
+                Update::Workers
+            }
+        }
+    }
+
+    /// Workers whose heartbeat is current (two intervals), forgetting the rest.
+    pub fn workers_online(&mut self) -> usize {
+        self.forget_expired(now());
+        self.workers.len()
+    }
+
+    fn forget_expired(&mut self, now: f64) {
+        self.workers.retain(|_, (at, freq)| now < *at + 2.0 * *freq);
+    }
+}
+
+fn now() -> f64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs_f64()
+}
+
 /// Remembers which task a uuid belongs to (bounded, oldest forgotten first).
 #[derive(Debug, Default)]
 pub struct TaskNames {
@@ -149,5 +236,47 @@ mod tests {
         }
         assert_eq!(names.name("0"), None);
         assert_eq!(names.name(&(NAMES_KEPT + 9).to_string()), Some("t"));
+    }
+
+    fn task(state: &str, name: &str, runtime: f64) -> Event {
+        Event::Task {
+            state: state.to_owned(),
+            name: Some(name.to_owned()),
+            uuid: name.to_owned(),
+            runtime: Some(runtime),
+        }
+    }
+
+    #[test]
+    fn hostile_events_stay_within_bounded_labels() {
+        let mut state = StreamState::default();
+        for i in 0..TASK_LABELS_KEPT + 5 {
+            state.apply(task("sent", &format!("t{i}"), 0.0));
+        }
+        let Update::Task { task: label, .. } = state.apply(task("sent", "one-more", 0.0)) else { panic!("task") };
+        assert_eq!(label, "other");
+        let Update::Task { task: label, .. } = state.apply(task("sent", "t0", 0.0)) else { panic!("task") };
+        assert_eq!(label, "t0", "names seen before the cap keep their label");
+        assert_eq!(
+            state.apply(task("made-up", "t1", 1.0)),
+            Update::Task { task: "t1".to_owned(), state: "other", runtime: None }
+        );
+        for bad in [f64::NAN, f64::INFINITY, -1.0] {
+            assert_eq!(
+                state.apply(task("succeeded", "t2", bad)),
+                Update::Task { task: "t2".to_owned(), state: "succeeded", runtime: None }
+            );
+        }
+        let worker = |timestamp: f64, freq: f64| Event::Worker {
+            state: "heartbeat".to_owned(),
+            hostname: format!("w{timestamp}{freq}"),
+            timestamp,
+            freq,
+        };
+        state.apply(worker(f64::NAN, 2.0));
+        state.apply(worker(now(), f64::INFINITY));
+        state.apply(worker(now() - 100.0, 2.0));
+        state.apply(worker(now(), 2.0));
+        assert_eq!(state.workers_online(), 1);
     }
 }

@@ -134,6 +134,11 @@ impl Engine {
                     errors.push(fail("min-entropy must be between 0 and 8 bits per character".to_owned()));
                     continue;
                 }
+                if rule.replacement.as_deref().is_some_and(|r| r.chars().any(char::is_control)) {
+                    // A newline here would split one log line into two (log injection).
+                    errors.push(fail("replacement must not contain control characters".to_owned()));
+                    continue;
+                }
                 let index = engine.rules.len();
                 let keywords: Vec<&String> = rule.keywords.iter().filter(|k| !k.is_empty()).collect();
                 if keywords.is_empty() {

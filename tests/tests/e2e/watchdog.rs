@@ -206,3 +206,42 @@ fn webhook_dispatches_are_retried_until_accepted() {
     assert_eq!(tasks.iter().filter(|t| **t == "app.tasks.cspm.recover_stuck_scan").count(), planted.stuck_runs.len());
     assert!(received.iter().all(|b| b["source"] == "vigil"), "{received:?}");
 }
+
+/// Dedupe key and task message are written together or not at all: a push
+/// the broker refuses leaves no key behind (so the next evaluation retries),
+/// and a sent task holds its key for the cooldown.
+#[tokio::test]
+async fn a_refused_push_leaves_no_dedupe_key_behind() {
+    use std::sync::Arc;
+    use vigil_host::capabilities::redis::RedisBackend;
+    use vigil_host::dispatch::{Coordination, Dispatcher, Outcome, Request, Target};
+
+    if skip_unless_installed(&["redis-server", "redis-cli"]) {
+        return;
+    }
+    let redis = RedisServer::start();
+    let broker = Arc::new(RedisBackend::new(&redis.url(), Duration::from_secs(2)).expect("broker"));
+    let target = Target::Celery { broker: Arc::clone(&broker), db: 0, default_queue: "celery".into() };
+    let coordination = Arc::new(Coordination::Redis(broker));
+    let dispatcher = Dispatcher::new(target, coordination, Duration::from_secs(3600), "test-replica".into());
+    let request = Request {
+        rule: "stuck-scans".into(),
+        task: "app.tasks.cspm.recover_stuck_scan".into(),
+        args: serde_json::json!(["run-1"]),
+        kwargs: serde_json::json!({}),
+        queue: None,
+        dedupe_key: "stuck-scan:run-1".into(),
+    };
+    // The queue is a string: LPUSH fails with WRONGTYPE inside the script.
+    redis.cli(&["SET", "celery", "not a list"]);
+    let outcome = dispatcher.dispatch(&request, false).await;
+    assert!(matches!(&outcome, Outcome::Failed { error } if error.contains("WRONGTYPE")), "{outcome:?}");
+    assert_eq!(redis.cli(&["EXISTS", "vigil:dispatch:stuck-scan:run-1"]).trim(), "0", "the key was left behind");
+
+    redis.cli(&["DEL", "celery"]);
+    let outcome = dispatcher.dispatch(&request, false).await;
+    assert!(matches!(outcome, Outcome::Dispatched { task_id: Some(_) }), "{outcome:?}");
+    assert_eq!(redis.cli(&["LLEN", "celery"]).trim(), "1");
+    assert_eq!(dispatcher.dispatch(&request, false).await, Outcome::Deduplicated);
+    assert_eq!(redis.cli(&["LLEN", "celery"]).trim(), "1", "a deduplicated request was pushed");
+}
