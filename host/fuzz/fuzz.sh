@@ -31,14 +31,18 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
   exit 2
 fi
 export RUSTC_BOOTSTRAP=1
-fuzz=(cargo fuzz --fuzz-dir host/fuzz)
-build_flags=(--features libfuzzer --sanitizer none --debug-assertions --target-dir "$root/target/fuzz")
+fuzz=(cargo fuzz)
+build_flags=(--fuzz-dir host/fuzz --features libfuzzer --sanitizer none --debug-assertions --target-dir "$root/target/fuzz")
 
 cargo run -q -p vigil-fuzz --bin fuzz-seeds -- "$work/seeds" >/dev/null
-"${fuzz[@]}" build "${build_flags[@]}" >"$work/logs/build.log" 2>&1 || {
-  tail -30 "$work/logs/build.log" >&2
-  exit 1
-}
+# One target at a time: the crate's other binary (fuzz-seeds) has no
+# libFuzzer to link against.
+for target in "${targets[@]}"; do
+  "${fuzz[@]}" build "${build_flags[@]}" "$target" >"$work/logs/build.log" 2>&1 || {
+    tail -30 "$work/logs/build.log" >&2
+    exit 1
+  }
+done
 
 printf '%-14s %12s %10s %8s  %s\n' target executions exec/s crashes artifacts
 status=0

@@ -20,20 +20,6 @@ use vigil_tests::{PluginDir, fixtures};
 const ROUTES: &[&str] = &["/health/ready", "/health/status", "/metrics"];
 const CLIENTS: usize = 16;
 
-/// The component with a custom section appended: same code, new bytes (a cache miss).
-fn variant(base: &[u8], n: u64) -> Vec<u8> {
-    let name = b"vigil-bench";
-    let payload = n.to_le_bytes();
-    let size = 1 + name.len() + payload.len();
-    let mut out = base.to_vec();
-    out.push(0);
-    out.push(u8::try_from(size).expect("small section"));
-    out.push(u8::try_from(name.len()).expect("short name"));
-    out.extend_from_slice(name);
-    out.extend_from_slice(&payload);
-    out
-}
-
 struct Phase {
     latencies: Vec<Duration>,
     unexpected: usize,
@@ -134,7 +120,7 @@ fn main() {
         for round in 0..seconds {
             let tick = Instant::now();
             let is_cold = round % 2 == 1;
-            let bytes = if is_cold { variant(&base, 1000 + round) } else { variant(&base, round % 4 / 2) };
+            let bytes = if is_cold { vigil_tests::component_variant(&base, 1000 + round) } else { vigil_tests::component_variant(&base, round % 4 / 2) };
             std::fs::write(&component, bytes).expect("write component");
             let changed = Instant::now();
             let report = daemon.reload("bench", changed).await;

@@ -6,15 +6,22 @@ tests compare Vigil's dispatches against. ``vigil-test.sentinel`` marks a
 point in the queue (the worker takes tasks in order), so a test can know that
 everything before it has been processed without waiting on a clock.
 
+With ``VIGIL_TEST_SNAPSHOT`` set (a snapshot directory), the stuck-scan
+recovery does what the platform's does: it marks the run FAILED, in the
+snapshot's ``scan_runs.json`` (under the same ``flock`` the tests take to
+add runs), so the drift is gone once the repair has run.
+
 The reliability tests kill the broker and the worker at random moments, so
 the worker acknowledges a task only after running it (a task interrupted by
 a kill runs again: Celery's at-least-once, recognisable by its repeated id),
 and a record that cannot reach the broker is retried until it can.
 """
 
+import fcntl
 import json
 import os
 import time
+from datetime import datetime, timezone
 
 import redis
 from celery import Celery
@@ -36,9 +43,35 @@ app.conf.update(
 _record = redis.Redis.from_url(BROKER)
 
 
-def _recorder(name):
+def _fail_run(run_id):
+    """Mark scan run ``run_id`` FAILED in the snapshot, if there is one."""
+    snapshot = os.environ.get("VIGIL_TEST_SNAPSHOT")
+    if not snapshot:
+        return
+    path = os.path.join(snapshot, "cspm_orchestration", "scan_runs.json")
+    with open(path + ".lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        with open(path) as runs:
+            lines = runs.read().splitlines()
+        now = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        out = []
+        for line in lines:
+            run = json.loads(line) if line.strip() else None
+            if run and run.get("run_id") == run_id and run.get("status") == "RUNNING":
+                run["status"] = "FAILED"
+                run["finished_at"] = {"$date": now}
+                line = json.dumps(run)
+            out.append(line)
+        with open(path + ".tmp", "w") as tmp:
+            tmp.write("\n".join(out) + "\n")
+        os.replace(path + ".tmp", path)
+
+
+def _recorder(name, repair=None):
     @app.task(name=name, bind=True)
     def task(self, *args, **kwargs):
+        if repair:
+            repair(*args)
         call = json.dumps({"task": name, "id": self.request.id, "args": list(args), "kwargs": kwargs})
         deadline = time.monotonic() + 120
         while True:
@@ -53,7 +86,7 @@ def _recorder(name):
     return task
 
 
-recover_stuck_scan = _recorder("app.tasks.cspm.recover_stuck_scan")
+recover_stuck_scan = _recorder("app.tasks.cspm.recover_stuck_scan", _fail_run)
 sync_all = _recorder("app.services.vulnerability_sync.sync_all")
 refresh_compliance = _recorder("app.tasks.compliance.refresh_compliance_data")
 sentinel = _recorder("vigil-test.sentinel")

@@ -11,9 +11,11 @@ use vigil_host::runtime::{Runtime, RuntimeOptions};
 
 pub mod daemon;
 pub mod observe;
+pub mod platform;
 pub mod process;
 pub mod services;
 pub mod snapshot;
+pub mod soak;
 
 /// Paths of the compiled fixture components.
 pub mod fixtures {
@@ -262,4 +264,19 @@ where
     let json = serde_json::from_str(&stdout)
         .unwrap_or_else(|err| panic!("not JSON ({err}): {stdout}\n{}", String::from_utf8_lossy(&output.stderr)));
     (output.status.code().unwrap_or(-1), json)
+}
+
+/// `base` (a component) with a custom section appended: the same code under
+/// new bytes, so a different digest (`n` picks which; equal `n`, equal bytes).
+pub fn component_variant(base: &[u8], n: u64) -> Vec<u8> {
+    let name = b"vigil-variant";
+    let payload = n.to_le_bytes();
+    let size = 1 + name.len() + payload.len();
+    let mut out = base.to_vec();
+    out.push(0);
+    out.push(u8::try_from(size).expect("small section"));
+    out.push(u8::try_from(name.len()).expect("short name"));
+    out.extend_from_slice(name);
+    out.extend_from_slice(&payload);
+    out
 }

@@ -16,6 +16,16 @@ pub fn sockets(pid: u32) -> usize {
         .count()
 }
 
+/// Descriptors and sockets of `pid` once in-flight connections have come
+/// and gone: the smallest counts seen over about a second (a leak stays;
+/// a connection being made or closed does not).
+pub fn settled_fds(pid: u32) -> (usize, usize) {
+    (0..20).fold((usize::MAX, usize::MAX), |(fds, socks), _| {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        (fds.min(open_fds(pid)), socks.min(sockets(pid)))
+    })
+}
+
 /// Resident memory of `pid` in KiB (`VmRSS`).
 pub fn rss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
@@ -38,7 +48,7 @@ pub fn metric_sum(exposition: &str, name: &str, labels: &[(&str, &str)]) -> f64 
             let wanted = metric == name && labels.iter().all(|(k, v)| rest.contains(&format!("{k}=\"{v}\"")));
             wanted.then(|| value.parse::<f64>().ok()).flatten()
         })
-        .sum()
+        .fold(0.0, |sum, value| sum + value)
 }
 
 /// xorshift64*: enough to pick moments and orders reproducibly.

@@ -104,6 +104,11 @@ fn result(input: &Input) -> CheckResult {
     }
 }
 
+/// Start the shared daemon now (it compiles every bundled plugin).
+pub fn init() {
+    fixture();
+}
+
 /// The property.
 pub fn check(data: &[u8]) {
     let Ok(input) = Input::arbitrary_take_rest(Unstructured::new(data)) else { return };

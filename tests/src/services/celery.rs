@@ -17,12 +17,20 @@ pub struct CeleryWorker {
     hostname: String,
     dir: tempfile::TempDir,
     starts: u32,
+    envs: Vec<(String, String)>,
 }
 
 impl CeleryWorker {
     /// Start a worker consuming `queue` from `broker` and wait until it is ready.
     pub fn start(broker: &str, queue: &str) -> Self {
+        Self::start_with(broker, queue, &[])
+    }
+
+    /// [`CeleryWorker::start`] with extra environment for the tasks
+    /// (`VIGIL_TEST_SNAPSHOT`: the recovery task repairs that snapshot).
+    pub fn start_with(broker: &str, queue: &str, envs: &[(&str, &str)]) -> Self {
         let mut worker = Self {
+            envs: envs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
             program: None,
             broker: broker.to_owned(),
             queue: queue.to_owned(),
@@ -69,6 +77,7 @@ impl CeleryWorker {
             .current_dir(&tasks)
             .env("VIGIL_TEST_BROKER", &self.broker)
             .env("PYTHONPATH", &tasks)
+            .envs(self.envs.iter().map(|(k, v)| (k, v)))
             .stdout(file.try_clone().expect("log"))
             .stderr(file)
             .spawn()

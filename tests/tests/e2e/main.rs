@@ -23,6 +23,7 @@ mod python_plugin;
 mod reload;
 mod routes;
 mod scrubber;
+mod soak;
 mod store;
 mod validate;
 mod watchdog;
