@@ -3,8 +3,8 @@
 
 use std::io::Read;
 use std::net::SocketAddr;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -80,6 +80,49 @@ impl VigilProcess {
 }
 
 impl Drop for VigilProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `vigil scrub --follow INPUT --output OUTPUT` as a child process.
+pub struct ScrubFollower {
+    child: Child,
+    /// The scrubbed copy.
+    pub output: PathBuf,
+}
+
+impl ScrubFollower {
+    /// Start following `input` (which need not exist yet) into `output`.
+    pub fn start(input: &Path, output: PathBuf) -> Self {
+        let child = Command::new(crate::vigil_binary())
+            .arg("scrub")
+            .arg("--follow")
+            .arg(input)
+            .arg("--output")
+            .arg(&output)
+            .env("VIGIL_CACHE_DIR", crate::shared_cache_dir())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("vigil scrub runs");
+        Self { child, output }
+    }
+
+    /// Lines written to the output so far.
+    pub fn lines(&self) -> usize {
+        std::fs::read(&self.output).map_or(0, |bytes| bytes.iter().filter(|b| **b == b'\n').count())
+    }
+
+    /// Stop it with SIGTERM; how it exited.
+    pub fn stop(mut self) -> ExitStatus {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        self.child.wait().expect("wait for vigil scrub")
+    }
+}
+
+impl Drop for ScrubFollower {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();

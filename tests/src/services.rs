@@ -74,25 +74,18 @@ pub struct RedisServer {
 impl RedisServer {
     /// Start on a free port.
     pub fn start() -> Self {
-        let mut server = Self {
-            port: crate::free_port(),
-            child: None,
-            dir: tempfile::tempdir().expect("temp dir"),
-            persistent: false,
-        };
-        server.restart();
-        server
+        Self::start_with(false)
     }
 
     /// Start on a free port with an append-only file synced on every write,
     /// as a production broker runs: what was acknowledged survives SIGKILL.
     pub fn start_persistent() -> Self {
-        let mut server = Self {
-            port: crate::free_port(),
-            child: None,
-            dir: tempfile::tempdir().expect("temp dir"),
-            persistent: true,
-        };
+        Self::start_with(true)
+    }
+
+    fn start_with(persistent: bool) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut server = Self { port: crate::free_port(), child: None, dir, persistent };
         server.restart();
         server
     }

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use crate::observe::{Rng, metric_sum, open_fds, percentile, rss_kib, sockets};
 use crate::platform::{self, Dependency, Platform};
-use crate::process::VigilProcess;
+use crate::process::{ScrubFollower, VigilProcess};
 use crate::services::recorded_calls;
 
 /// How to soak.
@@ -139,7 +139,7 @@ pub fn run(options: &Options) -> Option<Report> {
     }
 
     let app_log = platform.dir().join("app.log");
-    let follower = logs::Follower::start(&app_log, platform.dir().join("app.scrubbed.log"));
+    let follower = ScrubFollower::start(&app_log, platform.dir().join("app.scrubbed.log"));
     let stop = Arc::new(AtomicBool::new(false));
     let writer = logs::spawn_writer(app_log, Duration::from_millis(2), Arc::clone(&stop));
     let load = runtime.spawn(load::run(vigil.addr, options.clients, token.to_owned(), Arc::clone(&stop)));
@@ -185,7 +185,7 @@ pub fn run(options: &Options) -> Option<Report> {
 
     summarize(&mut report, &samples, &samples_at, options.window);
     finish_accounting(&mut report, &platform, &vigil, &runtime, &stuck);
-    let scrubbed = follower.finish(written.lines);
+    let scrubbed = logs::finish(follower, written.lines);
     let out_lines = scrubbed.lines().count();
     report.log_lines = (written.lines, out_lines, written.rotations, scrubbed.matches("[REDACTED:").count());
     report.leaked = written.secrets.iter().filter(|s| scrubbed.contains(s.as_str())).cloned().collect();

@@ -20,37 +20,16 @@ fn replay(target: &str, check: fn(&[u8])) {
     }
 }
 
-#[test]
-fn manifest() {
-    replay("manifest", vigil_fuzz::manifest::check);
+/// One test per target, named after it.
+macro_rules! targets {
+    ($($target:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $target() {
+                replay(stringify!($target), vigil_fuzz::$target::check);
+            }
+        )*
+    };
 }
 
-#[test]
-fn config() {
-    replay("config", vigil_fuzz::config::check);
-}
-
-#[test]
-fn scrubber() {
-    replay("scrubber", vigil_fuzz::scrubber::check);
-}
-
-#[test]
-fn extjson() {
-    replay("extjson", vigil_fuzz::extjson::check);
-}
-
-#[test]
-fn store_filter() {
-    replay("store_filter", vigil_fuzz::store_filter::check);
-}
-
-#[test]
-fn celery_events() {
-    replay("celery_events", vigil_fuzz::celery_events::check);
-}
-
-#[test]
-fn routes() {
-    replay("routes", vigil_fuzz::routes::check);
-}
+targets!(manifest, config, scrubber, extjson, store_filter, celery_events, routes);

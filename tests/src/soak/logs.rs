@@ -1,13 +1,14 @@
 //! A platform log with credentials in it, written steadily and rotated by
-//! rename, and `vigil scrub --follow` turning it into a scrubbed copy. At the
+//! rename, for `vigil scrub --follow` to turn into a scrubbed copy. At the
 //! end every line written must have come out once, and no planted secret.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+
+use crate::process::ScrubFollower;
 
 /// Lines per file before it is rotated.
 const ROTATE_EVERY: usize = 2_000;
@@ -71,52 +72,16 @@ pub fn write(path: &Path, pace: Duration, stop: &AtomicBool) -> Written {
     written
 }
 
-/// `vigil scrub --follow input --output output`.
-pub struct Follower {
-    child: Child,
-    /// The scrubbed copy.
-    pub output: PathBuf,
-}
-
-impl Follower {
-    /// Start following `input` into `output`.
-    pub fn start(input: &Path, output: PathBuf) -> Self {
-        let child = Command::new(crate::vigil_binary())
-            .arg("scrub")
-            .arg("--follow")
-            .arg(input)
-            .arg("--output")
-            .arg(&output)
-            .env("VIGIL_CACHE_DIR", crate::shared_cache_dir())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("vigil scrub runs");
-        Self { child, output }
+/// Wait (bounded) until `follower` has written `expected` lines, stop it,
+/// and return its output.
+pub fn finish(follower: ScrubFollower, expected: usize) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while follower.lines() < expected && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
     }
-
-    /// Lines written to the output so far.
-    pub fn lines(&self) -> usize {
-        std::fs::read(&self.output).map_or(0, |bytes| bytes.iter().filter(|b| **b == b'\n').count())
-    }
-
-    /// Wait (bounded) until `expected` lines are out, then stop; the output.
-    pub fn finish(mut self, expected: usize) -> String {
-        let deadline = std::time::Instant::now() + Duration::from_secs(60);
-        while self.lines() < expected && std::time::Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
-        let _ = self.child.wait();
-        std::fs::read_to_string(&self.output).unwrap_or_default()
-    }
-}
-
-impl Drop for Follower {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    let output = follower.output.clone();
+    follower.stop();
+    std::fs::read_to_string(output).unwrap_or_default()
 }
 
 /// Run the writer on its own thread.

@@ -3,10 +3,10 @@
 //! an in-place truncation, writing exactly one scrubbed line per line.
 
 use std::io::Write;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use vigil_tests::{vigil_binary, wait_until};
+use vigil_tests::process::ScrubFollower;
+use vigil_tests::wait_until;
 
 fn append(path: &std::path::Path, text: &str) {
     let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path).expect("open log");
@@ -17,17 +17,7 @@ fn append(path: &std::path::Path, text: &str) {
 fn follow_survives_rotation_and_truncation() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (log, out) = (dir.path().join("app.log"), dir.path().join("app.scrubbed.log"));
-    let mut child = Command::new(vigil_binary())
-        .arg("scrub")
-        .arg("--follow")
-        .arg(&log)
-        .arg("--output")
-        .arg(&out)
-        .env("VIGIL_CACHE_DIR", vigil_tests::shared_cache_dir())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("vigil scrub runs");
+    let follower = ScrubFollower::start(&log, out.clone());
     let lines = |n: usize| {
         let out = out.clone();
         move || std::fs::read_to_string(&out).map(|text| text.lines().count() >= n).unwrap_or(false)
@@ -51,8 +41,7 @@ fn follow_survives_rotation_and_truncation() {
     append(&log, "cut\n");
     wait_until(limit, "the line after truncation", lines(7));
 
-    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill").success());
-    let status = child.wait().expect("wait");
+    let status = follower.stop();
     assert!(status.success(), "vigil scrub --follow exited with {status}");
 
     let text = std::fs::read_to_string(&out).expect("output");
