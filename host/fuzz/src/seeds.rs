@@ -16,8 +16,16 @@ pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// Named seed inputs for `target`.
+/// Named seed inputs for `target`: from the project's files, and the kept
+/// corpus entries under `host/fuzz/seeds/<target>/` (for targets whose
+/// input is structured bytes, like `routes`).
 pub fn seeds(target: &str) -> Vec<(String, Vec<u8>)> {
+    let mut seeds = from_project(target);
+    seeds.extend(files(&repo_root(), &[&format!("host/fuzz/seeds/{target}")], ""));
+    seeds
+}
+
+fn from_project(target: &str) -> Vec<(String, Vec<u8>)> {
     let root = repo_root();
     match target {
         "manifest" => files(&root, &["plugins", "examples", "tests/fixtures"], "plugin.toml"),
