@@ -28,9 +28,14 @@ pub fn seeds(target: &str) -> Vec<(String, Vec<u8>)> {
 fn from_project(target: &str) -> Vec<(String, Vec<u8>)> {
     let root = repo_root();
     match target {
-        "manifest" => files(&root, &["plugins", "examples", "tests/fixtures"], "plugin.toml"),
+        "manifest" => {
+            let mut seeds = files(&root, &["plugins", "examples", "tests/fixtures"], "plugin.toml");
+            seeds.extend(files(&root, &["tests/golden/manifest"], ".toml"));
+            seeds
+        }
         "config" => {
             let mut seeds = files(&root, &["examples"], "vigil.toml");
+            seeds.extend(files(&root, &["tests/golden/config"], ".toml"));
             seeds.push(("secrets.toml".to_owned(), SECRET_CONFIG.as_bytes().to_vec()));
             seeds
         }
