@@ -1,6 +1,7 @@
 //! Write each fuzz target's seed corpus: `fuzz-seeds OUT_DIR` creates
 //! `OUT_DIR/<target>/<seed>` for every target (the fuzz script's first step).
 
+use std::io::Write;
 use std::path::PathBuf;
 
 fn main() -> std::io::Result<()> {
@@ -15,7 +16,7 @@ fn main() -> std::io::Result<()> {
         for (name, bytes) in &seeds {
             std::fs::write(dir.join(name), bytes)?;
         }
-        println!("{target}: {} seeds", seeds.len());
+        writeln!(std::io::stdout(), "{target}: {} seeds", seeds.len())?;
     }
     Ok(())
 }
