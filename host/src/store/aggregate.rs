@@ -176,7 +176,7 @@ fn run_group(docs: &[Document], id: &Expr, accumulators: &[(String, Accumulator)
     let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for doc in docs {
         let key = id.eval(doc).unwrap_or(Bson::Null);
-        let fingerprint = key.clone().into_canonical_extjson().to_string();
+        let fingerprint = super::order::group_key(&key);
         let slot = *index.entry(fingerprint).or_insert_with(|| {
             keys.push(key);
             members.push(Vec::new());

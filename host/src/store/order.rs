@@ -82,6 +82,54 @@ pub fn equal(a: &Bson, b: &Bson) -> bool {
     rank(a) == rank(b) && compare(a, b) == Ordering::Equal
 }
 
+/// A string that two values share exactly when [`equal`] holds between
+/// them, for grouping: numbers by value (int 5, long 5 and double 5.0 are
+/// one key, as in MongoDB's `$group`), everything else by its canonical
+/// Extended JSON, documents and arrays member by member.
+pub fn group_key(value: &Bson) -> String {
+    let mut key = String::new();
+    write_key(value, &mut key);
+    key
+}
+
+fn write_key(value: &Bson, out: &mut String) {
+    use std::fmt::Write;
+    match value {
+        Bson::Int32(n) => {
+            let _ = write!(out, "n{n}");
+        }
+        Bson::Int64(n) => {
+            let _ = write!(out, "n{n}");
+        }
+        // Integral doubles within i64's exact range key like the integer.
+        Bson::Double(x) if x.fract() == 0.0 && x.abs() < 9.0e15 => {
+            let _ = write!(out, "n{}", *x as i64);
+        }
+        Bson::Double(x) if x.is_nan() => out.push_str("nan"),
+        Bson::Double(x) => {
+            let _ = write!(out, "d{x:?}");
+        }
+        Bson::Document(doc) => {
+            out.push('{');
+            for (name, member) in doc {
+                let _ = write!(out, "{name:?}:");
+                write_key(member, out);
+                out.push(',');
+            }
+            out.push('}');
+        }
+        Bson::Array(items) => {
+            out.push('[');
+            for item in items {
+                write_key(item, out);
+                out.push(',');
+            }
+            out.push(']');
+        }
+        other => out.push_str(&other.clone().into_canonical_extjson().to_string()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use mongodb::bson::{DateTime, bson, oid::ObjectId};
@@ -103,6 +151,17 @@ mod tests {
         values.sort_by(compare);
         let ranks: Vec<u8> = values.iter().map(rank).collect();
         assert_eq!(ranks, [1, 2, 3, 4, 5, 7, 8, 9]);
+    }
+
+    #[test]
+    fn group_keys_match_equality() {
+        let five = [Bson::Int32(5), Bson::Int64(5), Bson::Double(5.0)];
+        for (a, b) in five.iter().zip(five.iter().skip(1)) {
+            assert_eq!(group_key(a), group_key(b));
+        }
+        assert_ne!(group_key(&Bson::Int32(5)), group_key(&Bson::String("n5".into())));
+        assert_ne!(group_key(&Bson::Double(5.5)), group_key(&Bson::Int32(5)));
+        assert_eq!(group_key(&bson!({ "a": [1, 2.0] })), group_key(&bson!({ "a": [1_i64, 2] })));
     }
 
     #[test]
