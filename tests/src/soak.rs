@@ -90,7 +90,7 @@ pub struct Report {
     pub reloads: BTreeMap<String, f64>,
     /// `vigil_watchdog_dispatches_total` by outcome.
     pub dispatches: BTreeMap<String, f64>,
-    /// Repairs the worker ran (distinct), and repairs dispatched more than once.
+    /// Stuck runs the worker repaired, and those repaired under two task ids.
     pub repairs: (usize, Vec<String>),
     /// Stuck runs planted that were never repaired.
     pub unrepaired: Vec<String>,
@@ -238,10 +238,14 @@ fn finish_accounting(
         report.unrepaired =
             stuck.iter().filter(|run| !repairs.contains_key(&platform::stuck_repair(run))).cloned().collect();
         if report.unrepaired.is_empty() || Instant::now() > deadline {
-            report.repairs = (
-                repairs.len(),
-                repairs.iter().filter(|(_, ids)| ids.len() > 1).map(|(repair, _)| repair.clone()).collect(),
-            );
+            // Only stuck runs are repaired by their task; the other rules'
+            // drift stays, so they are sent again each cooldown by design.
+            let twice = stuck
+                .iter()
+                .map(|run| platform::stuck_repair(run))
+                .filter(|repair| repairs.get(repair).is_some_and(|ids| ids.len() > 1))
+                .collect();
+            report.repairs = (stuck.len() - report.unrepaired.len(), twice);
             break;
         }
         std::thread::sleep(Duration::from_millis(200));
@@ -320,7 +324,7 @@ impl Report {
         }
         let (written, scrubbed, rotations, redactions) = self.log_lines;
         out.push_str(&format!(
-            "plugin swaps written {}, reloads {:?}\ndispatches {:?}; repairs run {}, twice {}, never {}\n\
+            "plugin swaps written {}, reloads {:?}\ndispatches {:?}; stuck runs repaired {}, twice {}, never {}\n\
              platform log: {written} lines written, {scrubbed} scrubbed out, {rotations} rotations, {redactions} redactions, {} secrets leaked\n\
              daemon's own redactions {}; panicked: {}\n",
             self.swaps,
