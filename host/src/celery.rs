@@ -48,14 +48,12 @@ impl CeleryMetrics {
             stream_up: metrics.gauge("celery_event_stream_up", "1 while subscribed to the broker's Celery event stream.", &[])?,
         })
     }
-}
 
-impl CeleryMetrics {
     /// Apply one decoded event to `state` and record what it says.
     pub fn record(&self, state: &mut StreamState, event: events::Event) {
         match state.apply(event) {
-            Update::Task { task, state, runtime } => {
-                self.tasks.with_label_values(&[task.as_str(), state]).inc();
+            Update::Task { task, state: task_state, runtime } => {
+                self.tasks.with_label_values(&[task.as_str(), task_state]).inc();
                 if let Some(runtime) = runtime {
                     self.runtime.with_label_values(&[task.as_str()]).observe(runtime);
                 }
