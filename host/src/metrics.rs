@@ -252,6 +252,7 @@ impl Metrics {
         let mut text = self.render_events();
         text.push_str(&render_state(&check_views(&set.plugins, &records), daemon.config.load().ready_on_degraded));
         text.push_str(&render_redactions(&daemon.scrubber.load()));
+        text.push_str(&render_verifier());
         text.push_str(&render_plugin_info(&set));
         text.push_str(&render_index_state(&daemon.index_plan.load()));
         text
@@ -331,6 +332,26 @@ fn render_redactions(engine: &crate::scrubber::Engine) -> String {
     let mut buffer = Vec::new();
     let _ = TextEncoder::new().encode(&registry.gather(), &mut buffer);
     String::from_utf8(buffer).unwrap_or_default()
+}
+
+/// The scrubber verifiers' breaker families, written as text: rule ids are
+/// plugin-chosen but validated (letters, digits, `-`, `_`), so they need no
+/// escaping.
+fn render_verifier() -> String {
+    use std::fmt::Write as _;
+    let mut text = String::new();
+    let skipped = crate::scrubber::verify::skipped_counts();
+    text.push_str("# HELP vigil_scrubber_verify_skipped_total Candidates redacted without their plugin's verify verdict, by rule and reason (circuit-open, budget, timeout, fault).\n");
+    text.push_str("# TYPE vigil_scrubber_verify_skipped_total counter\n");
+    for (rule, reason, count) in &skipped {
+        let _ = writeln!(text, "vigil_scrubber_verify_skipped_total{{reason=\"{reason}\",rule=\"{rule}\"}} {count}");
+    }
+    text.push_str("# HELP vigil_scrubber_verify_circuit_trips_total Times a rule's verify breaker opened after repeated failures or slow answers.\n");
+    text.push_str("# TYPE vigil_scrubber_verify_circuit_trips_total counter\n");
+    for (rule, count) in crate::scrubber::verify::trip_counts() {
+        let _ = writeln!(text, "vigil_scrubber_verify_circuit_trips_total{{rule=\"{rule}\"}} {count}");
+    }
+    text
 }
 
 #[cfg(test)]

@@ -3,8 +3,13 @@
 //! line passes through it (see [`crate::telemetry`]), and swapped whole when
 //! the plugin set changes.
 
+mod assign;
 pub mod engine;
+mod keys;
 pub mod follow;
+pub mod lines;
+pub mod prefilter;
+mod values;
 pub mod verify;
 
 use std::collections::BTreeMap;
@@ -56,6 +61,32 @@ pub fn scrub_line(line: &str) -> std::borrow::Cow<'_, str> {
     let (scrubbed, redactions) = engine.scrub(line);
     count(&engine, &redactions);
     scrubbed
+}
+
+/// Scrub the next line of a stream (a multi-line record, a followed file)
+/// with the installed engine, counting redactions; `state` carries what
+/// spans lines (a PEM private key written out whole).
+pub fn scrub_stream_line<'a>(state: &mut lines::Lines, line: &'a str) -> std::borrow::Cow<'a, str> {
+    let engine = current();
+    let (scrubbed, redactions) = state.scrub(&engine, line);
+    count(&engine, &redactions);
+    scrubbed
+}
+
+/// Scrub a run of whole lines (a chunk of a log, without its final
+/// newline) with the installed engine and one interleaved scan, counting
+/// redactions; a `\r` before a newline is dropped. `state` carries what
+/// spans lines and chunks.
+pub fn scrub_run(state: &mut lines::Lines, text: &str) -> String {
+    let engine = current();
+    let mut out = String::with_capacity(text.len() + 64);
+    state.scrub_text(&engine, text, |line, redactions| {
+        count(&engine, redactions);
+        out.push_str(line.strip_suffix('\r').unwrap_or(line));
+        out.push('\n');
+    });
+    out.pop();
+    out
 }
 
 /// Ask every scrubber plugin for its rules and compile them. A plugin whose

@@ -43,12 +43,13 @@ impl Drop for ScrubbingWriter {
         }
         let text = String::from_utf8_lossy(&self.buffer);
         let mut out = String::with_capacity(text.len());
+        let mut stream = crate::scrubber::lines::Lines::new();
         for line in text.split_inclusive('\n') {
             let (body, newline) = match line.strip_suffix('\n') {
                 Some(body) => (body, "\n"),
                 None => (line, ""),
             };
-            out.push_str(&crate::scrubber::scrub_line(body));
+            out.push_str(&crate::scrubber::scrub_stream_line(&mut stream, body));
             out.push_str(newline);
         }
         match SINK.get() {

@@ -180,6 +180,20 @@ impl IndexSpec {
 }
 
 impl ScrubRule {
+    /// An assignment rule: keys made of one of these `words` name a secret,
+    /// and the host's assignment detector redacts the whole value of every
+    /// such key in every syntax it knows (`k=v`, `k: v`, JSON, Python
+    /// reprs, XML, CLI flags, URL queries, headers, connection strings).
+    ///
+    /// A word matches in any case and with any separator (`"api key"`
+    /// matches `API_KEY`, `apiKey`, `x-api-key`). `"?code"` counts only as a
+    /// whole URL query parameter; `"!id"` is a qualifier that cancels a
+    /// secret word it follows (`api_key_id`), and `"!page token"` cancels
+    /// that phrase (`nextPageToken`).
+    pub fn assignment(id: impl Into<String>, words: &[&str]) -> Self {
+        Self::new(id, "").keywords(words)
+    }
+
     /// A rule `id` matching `pattern`, redacting the whole match, on every line.
     pub fn new(id: impl Into<String>, pattern: impl Into<String>) -> Self {
         Self {

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use vigil_host::capabilities::Services;
 use vigil_host::runtime::{Runtime, RuntimeOptions};
 
+pub mod corpus;
 pub mod daemon;
 pub mod observe;
 pub mod platform;

@@ -28,11 +28,45 @@ pub struct ScrubArgs {
     output: Option<PathBuf>,
 }
 
-/// Scrub `input` line by line into `output`: exactly one line out per line
-/// in. Output is flushed whenever no more input is buffered, so a pipe from
-/// `tail -f` stays live.
-pub fn filter(input: impl BufRead, mut output: impl Write, json: bool) -> std::io::Result<u64> {
-    let mut input = input;
+/// Scrub `input` into `output`: exactly one line out per line in. Whole
+/// lines are scrubbed in chunks of what has arrived (one interleaved scan
+/// per chunk), and output is flushed after each chunk, so a pipe from
+/// `tail -f` stays live. `json`: each line is a JSON string literal, so
+/// multi-line texts such as PEM keys or tracebacks fit in one line.
+pub fn filter(mut input: impl BufRead, mut output: impl Write, json: bool) -> std::io::Result<u64> {
+    if json {
+        return filter_json(input, output);
+    }
+    let mut stream = scrubber::lines::Lines::new();
+    let mut pending: Vec<u8> = Vec::new();
+    let mut lines = 0;
+    loop {
+        let available = input.fill_buf()?;
+        if available.is_empty() {
+            break;
+        }
+        let taken = available.len();
+        pending.extend_from_slice(available);
+        input.consume(taken);
+        let Some(last) = pending.iter().rposition(|&b| b == b'\n') else { continue };
+        let text = String::from_utf8_lossy(&pending[..last]);
+        output.write_all(scrubber::scrub_run(&mut stream, &text).as_bytes())?;
+        output.write_all(b"\n")?;
+        lines += pending[..=last].iter().filter(|&&b| b == b'\n').count() as u64;
+        pending.drain(..=last);
+        output.flush()?;
+    }
+    if !pending.is_empty() {
+        let text = String::from_utf8_lossy(&pending);
+        output.write_all(scrubber::scrub_run(&mut stream, &text).as_bytes())?;
+        output.write_all(b"\n")?;
+        lines += 1;
+    }
+    output.flush()?;
+    Ok(lines)
+}
+
+fn filter_json(mut input: impl BufRead, mut output: impl Write) -> std::io::Result<u64> {
     let mut line = String::new();
     let mut lines = 0;
     loop {
@@ -42,20 +76,14 @@ pub fn filter(input: impl BufRead, mut output: impl Write, json: bool) -> std::i
         }
         let text = line.strip_suffix('\n').unwrap_or(&line);
         let text = text.strip_suffix('\r').unwrap_or(text);
-        if json {
-            let decoded: String = serde_json::from_str(text).unwrap_or_else(|_| text.to_owned());
-            let scrubbed = scrubber::scrub_line(&decoded);
-            serde_json::to_writer(&mut output, scrubbed.as_ref())?;
-        } else {
-            output.write_all(scrubber::scrub_line(text).as_bytes())?;
-        }
+        let decoded: String = serde_json::from_str(text).unwrap_or_else(|_| text.to_owned());
+        // One JSON string may hold a whole multi-line text.
+        let scrubbed = scrubber::scrub_run(&mut scrubber::lines::Lines::new(), &decoded);
+        serde_json::to_writer(&mut output, &scrubbed)?;
         output.write_all(b"\n")?;
         lines += 1;
-        if input.fill_buf()?.is_empty() {
-            output.flush()?;
-        }
+        output.flush()?;
     }
-    output.flush()?;
     Ok(lines)
 }
 
@@ -83,7 +111,8 @@ pub async fn execute(args: ScrubArgs) -> anyhow::Result<ExitCode> {
                 super::run::wait_for_signal().await;
                 flag.store(true, Ordering::Relaxed);
             });
-            let scrub = |line: &str| scrubber::scrub_line(line).into_owned();
+            let mut stream = scrubber::lines::Lines::new();
+            let scrub = move |run: &str| scrubber::scrub_run(&mut stream, run);
             let lines = tokio::task::spawn_blocking(move || scrubber::follow::follow(&path, output, scrub, &stop))
                 .await?
                 .map_err(|err| anyhow::anyhow!("--follow: {err}"))?;

@@ -1,19 +1,39 @@
-//! The compiled matcher: one Aho-Corasick automaton over every rule's
-//! keywords picks the few rules a line can match, then only those rules'
-//! linear-time regexes run. A clean line costs one automaton pass.
+//! The compiled matcher. One pass of the prefilter ([`super::prefilter`])
+//! over every rule's keywords and every assignment rule's key words finds
+//! the few places a line can hold a secret; a clean line costs that pass and
+//! nothing else (no allocation). Hits on a regex rule's keyword run that
+//! rule's regex; hits on a key word run the structural assignment detector
+//! at that spot ([`super::assign`]).
 
 use std::borrow::Cow;
+use std::ops::Range;
 use std::sync::Arc;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
-use regex::Regex;
+use regex::bytes::{Regex, RegexBuilder};
 
-use super::verify::Verifier;
+use super::keys::KeyWords;
+use super::prefilter::{Occurrence, Prefilter};
+use super::verify::{LineBudget, Verifier};
+use super::{assign, values};
 
 use crate::runtime::bindings::types::ScrubRule;
 
 /// Longest regex program accepted per rule (bytes of compiled size).
 const REGEX_SIZE_LIMIT: usize = 1 << 20;
+
+/// What a rule matches with.
+#[derive(Debug)]
+pub enum Matcher {
+    /// A regular expression and the group that holds the secret.
+    Regex {
+        /// Compiled with ASCII semantics (`\b`, `\w`, `(?i)`); `(?u)` opts in to Unicode.
+        regex: Regex,
+        /// Capture group holding the secret (0: the whole match).
+        secret_group: usize,
+    },
+    /// The assignment detector, with this rule's key words.
+    Assignment,
+}
 
 /// A rule ready to run.
 #[derive(Debug)]
@@ -22,8 +42,10 @@ pub struct CompiledRule {
     pub id: String,
     /// The plugin that declared it.
     pub plugin: String,
-    regex: Regex,
-    secret_group: usize,
+    /// How it finds candidates.
+    pub matcher: Matcher,
+    /// The keywords the plugin declared.
+    pub keywords: Vec<String>,
     replacement: String,
     min_entropy: Option<f64>,
     /// Whether the plugin's `verify` export must confirm candidates.
@@ -53,44 +75,81 @@ pub struct Redaction {
     pub end: usize,
 }
 
+/// What a prefilter hit on one literal means.
+#[derive(Debug, Default, Clone)]
+struct Hit {
+    /// Regex rules to run on the line.
+    rules: Vec<u32>,
+    /// Key words it is: (word, where the key word starts in the literal,
+    /// and how many bytes of it belong to the key).
+    words: Vec<(usize, usize, usize)>,
+}
+
 /// All loaded rules, compiled together.
 #[derive(Debug, Default)]
 pub struct Engine {
     rules: Vec<CompiledRule>,
-    keywords: Option<AhoCorasick>,
-    /// For each keyword pattern, the rules it enables.
-    keyword_rules: Vec<Vec<usize>>,
-    /// Rules that declared no keyword: they run on every line.
-    always: Vec<usize>,
+    prefilter: Option<Prefilter>,
+    /// By prefilter literal.
+    hits: Vec<Hit>,
+    /// Regex rules that declared no keyword: they run on every line.
+    always: Vec<u32>,
+    keys: KeyWords,
+    /// The rule whose keywords name `PRIVATE KEY-----`: it also redacts the
+    /// body lines of a multi-line PEM block ([`super::lines`]).
+    private_key: Option<usize>,
     /// Answers for rules that want their plugin's `verify` called.
     verifier: Option<Arc<Verifier>>,
 }
 
-/// Shannon entropy in bits per character.
-pub fn entropy(text: &str) -> f64 {
+/// Shannon entropy in bits per byte.
+pub fn entropy(text: &[u8]) -> f64 {
     let mut counts = [0usize; 256];
-    for byte in text.bytes() {
+    for &byte in text {
         counts[usize::from(byte)] += 1;
     }
     let len = text.len() as f64;
     counts.iter().filter(|&&n| n > 0).map(|&n| n as f64 / len).map(|p| -p * p.log2()).sum()
 }
 
-/// Text that is already masked is left alone.
-fn already_masked(secret: &str) -> bool {
-    secret.starts_with("[REDACTED")
-        || (secret.len() >= 3 && secret.bytes().all(|b| b == b'*' || b == b'x' || b == b'X'))
-}
-
 impl CompiledRule {
-    /// The rule's regex (for comparisons and tools).
-    pub fn regex(&self) -> &Regex {
-        &self.regex
+    /// The rule's regex, for regex rules.
+    pub fn regex(&self) -> Option<&Regex> {
+        match &self.matcher {
+            Matcher::Regex { regex, .. } => Some(regex),
+            Matcher::Assignment => None,
+        }
     }
 
-    /// The capture group holding the secret.
-    pub fn secret_group(&self) -> usize {
-        self.secret_group
+    /// What replaces a secret this rule finds.
+    pub fn replacement(&self) -> &str {
+        &self.replacement
+    }
+}
+
+/// Regex rules a line's hits selected: a short list, deduplicated.
+#[derive(Default)]
+struct Selected {
+    inline: [u32; 16],
+    len: usize,
+    spill: Vec<u32>,
+}
+
+impl Selected {
+    fn insert(&mut self, rule: u32) {
+        if self.inline[..self.len].contains(&rule) || self.spill.contains(&rule) {
+            return;
+        }
+        if self.len < self.inline.len() {
+            self.inline[self.len] = rule;
+            self.len += 1;
+        } else {
+            self.spill.push(rule);
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        self.inline[..self.len].iter().chain(&self.spill).map(|&r| r as usize)
     }
 }
 
@@ -100,78 +159,76 @@ impl Engine {
     pub fn build<'a>(sets: impl IntoIterator<Item = (&'a str, &'a [ScrubRule])>) -> (Self, Vec<RuleError>) {
         let mut engine = Self::default();
         let mut errors = Vec::new();
-        let mut keyword_list: Vec<String> = Vec::new();
+        let mut literals: Vec<String> = Vec::new();
+        let mut hits: Vec<Hit> = Vec::new();
+        let slot = |literal: &str, literals: &mut Vec<String>, hits: &mut Vec<Hit>| -> usize {
+            let lower = literal.to_ascii_lowercase();
+            match literals.iter().position(|k| *k == lower) {
+                Some(at) => at,
+                None => {
+                    literals.push(lower);
+                    hits.push(Hit::default());
+                    literals.len() - 1
+                }
+            }
+        };
         for (plugin, rules) in sets {
             for rule in rules {
                 let fail = |problem: String| RuleError { plugin: plugin.to_owned(), rule: rule.id.clone(), problem };
-                if rule.id.is_empty() || !rule.id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
-                    errors.push(fail("id must be letters, digits, '-' or '_'".to_owned()));
-                    continue;
-                }
-                if engine.rules.iter().any(|r| r.id == rule.id) {
-                    errors.push(fail("another loaded rule has the same id".to_owned()));
-                    continue;
-                }
-                let regex = match regex::RegexBuilder::new(&rule.pattern).size_limit(REGEX_SIZE_LIMIT).build() {
-                    Ok(regex) => regex,
-                    Err(err) => {
-                        errors.push(fail(format!(
-                            "invalid pattern: {}",
-                            err.to_string().lines().last().unwrap_or("error")
-                        )));
+                let index = engine.rules.len();
+                let matcher = match compile(rule, &engine.rules) {
+                    Ok(matcher) => matcher,
+                    Err(problem) => {
+                        errors.push(fail(problem));
                         continue;
                     }
                 };
-                let secret_group = rule.secret_group as usize;
-                if secret_group >= regex.captures_len() {
-                    errors.push(fail(format!(
-                        "secret-group {secret_group} does not exist (the pattern has {} groups)",
-                        regex.captures_len() - 1
-                    )));
-                    continue;
-                }
-                if rule.min_entropy.is_some_and(|e| !(0.0..=8.0).contains(&e)) {
-                    errors.push(fail("min-entropy must be between 0 and 8 bits per character".to_owned()));
-                    continue;
-                }
-                if rule.replacement.as_deref().is_some_and(|r| r.chars().any(char::is_control)) {
-                    // A newline here would split one log line into two (log injection).
-                    errors.push(fail("replacement must not contain control characters".to_owned()));
-                    continue;
-                }
-                let index = engine.rules.len();
-                let keywords: Vec<&String> = rule.keywords.iter().filter(|k| !k.is_empty()).collect();
-                if keywords.is_empty() {
-                    engine.always.push(index);
-                }
-                for keyword in keywords {
-                    let lower = keyword.to_ascii_lowercase();
-                    match keyword_list.iter().position(|k| *k == lower) {
-                        Some(at) => engine.keyword_rules[at].push(index),
-                        None => {
-                            keyword_list.push(lower);
-                            engine.keyword_rules.push(vec![index]);
+                let keywords: Vec<String> = rule.keywords.iter().filter(|k| !k.is_empty()).cloned().collect();
+                match &matcher {
+                    Matcher::Assignment => {
+                        let first_word = engine.keys.literals().len();
+                        if let Err(problem) = engine.keys.add_rule(index, &keywords) {
+                            errors.push(fail(problem));
+                            continue;
+                        }
+                        for literal in &engine.keys.literals()[first_word..] {
+                            let at = slot(&literal.text, &mut literals, &mut hits);
+                            hits[at].words.push((literal.word, literal.offset, literal.key_len));
                         }
                     }
+                    Matcher::Regex { .. } if keywords.is_empty() => engine.always.push(index as u32),
+                    Matcher::Regex { .. } => {
+                        for keyword in &keywords {
+                            let at = slot(keyword, &mut literals, &mut hits);
+                            if !hits[at].rules.contains(&(index as u32)) {
+                                hits[at].rules.push(index as u32);
+                            }
+                        }
+                    }
+                }
+                if engine.private_key.is_none()
+                    && keywords.iter().any(|k| k.to_ascii_uppercase().contains("PRIVATE KEY-----"))
+                {
+                    engine.private_key = Some(index);
                 }
                 engine.rules.push(CompiledRule {
                     id: rule.id.clone(),
                     plugin: plugin.to_owned(),
-                    regex,
-                    secret_group,
+                    matcher,
+                    keywords,
                     replacement: rule.replacement.clone().unwrap_or_else(|| format!("[REDACTED:{}]", rule.id)),
                     min_entropy: rule.min_entropy,
                     verify: rule.verify,
                 });
             }
         }
-        if !keyword_list.is_empty() {
-            engine.keywords = AhoCorasickBuilder::new()
-                .ascii_case_insensitive(true)
-                .match_kind(MatchKind::Standard)
-                .build(&keyword_list)
-                .ok();
+        if !literals.is_empty() {
+            match Prefilter::new(&literals) {
+                Ok(prefilter) => engine.prefilter = Some(prefilter),
+                Err(problem) => errors.push(RuleError { plugin: "(all)".to_owned(), rule: "(keywords)".to_owned(), problem }),
+            }
         }
+        engine.hits = hits;
         (engine, errors)
     }
 
@@ -186,57 +243,97 @@ impl Engine {
         &self.rules
     }
 
-    /// Which rules could match `line`.
-    fn candidates(&self, line: &str) -> Vec<usize> {
-        // Most lines hold no keyword at all: one unanchored scan, which can
-        // use the automaton's prefilter, settles them without allocating.
-        if self.always.is_empty() && !self.keywords.as_ref().is_some_and(|k| k.is_match(line)) {
-            return Vec::new();
-        }
-        let mut chosen = vec![false; self.rules.len()];
-        for &rule in &self.always {
-            chosen[rule] = true;
-        }
-        if let Some(keywords) = &self.keywords {
-            for found in keywords.find_overlapping_iter(line) {
-                for &rule in &self.keyword_rules[found.pattern().as_usize()] {
-                    chosen[rule] = true;
-                }
-            }
-        }
-        chosen.iter().enumerate().filter(|(_, on)| **on).map(|(i, _)| i).collect()
+    /// The rule that redacts the body of multi-line PEM private keys.
+    pub fn private_key_rule(&self) -> Option<usize> {
+        self.private_key
     }
 
-    /// Find what to redact in `line`. `verify` answers for rules that ask for
-    /// it (rule, candidate) -> is it a secret.
-    pub fn find(&self, line: &str, mut verify: impl FnMut(&CompiledRule, &str) -> bool) -> Vec<Redaction> {
+    /// Find what to redact in `line`. `verify` answers for rules that ask
+    /// for it: (rule, candidate) -> is it a secret.
+    pub fn find(&self, line: &str, verify: impl FnMut(&CompiledRule, &str) -> bool) -> Vec<Redaction> {
+        let mut occurrences: Vec<Occurrence> = Vec::new();
+        if let Some(prefilter) = &self.prefilter {
+            prefilter.each(line.as_bytes(), |o| occurrences.push(o));
+        }
+        self.find_at(line, &occurrences, 0, verify)
+    }
+
+    /// Every keyword occurrence in a text of many lines (offsets from its
+    /// start), from one interleaved scan; hand each line its share with
+    /// [`Engine::scrub_scanned`].
+    pub fn scan(&self, text: &str) -> Vec<Occurrence> {
+        let mut occurrences = Vec::new();
+        if let Some(prefilter) = &self.prefilter {
+            prefilter.scan(text.as_bytes(), &mut occurrences);
+        }
+        occurrences
+    }
+
+    /// [`Engine::find`] with the occurrences already known: those of `line`,
+    /// which starts at `offset` of the scanned text.
+    fn find_at(
+        &self,
+        line: &str,
+        occurrences: &[Occurrence],
+        offset: usize,
+        mut verify: impl FnMut(&CompiledRule, &str) -> bool,
+    ) -> Vec<Redaction> {
+        let bytes = line.as_bytes();
         let mut found: Vec<Redaction> = Vec::new();
-        for index in self.candidates(line) {
-            let rule = &self.rules[index];
-            for captures in rule.regex.captures_iter(line) {
-                let Some(secret) = captures.get(rule.secret_group) else { continue };
-                let text = secret.as_str();
-                if text.is_empty() || already_masked(text) {
-                    continue;
+        let mut selected = Selected::default();
+        for &rule in &self.always {
+            selected.insert(rule);
+        }
+        if let Some(prefilter) = &self.prefilter {
+            for &occurrence in occurrences {
+                let Some(start) = prefilter.start_of(occurrence).checked_sub(offset) else { continue };
+                let action = &self.hits[occurrence.literal as usize];
+                for &rule in &action.rules {
+                    selected.insert(rule);
                 }
-                if rule.min_entropy.is_some_and(|min| entropy(text) < min) {
-                    continue;
+                for &(word, from, key_len) in &action.words {
+                    let at = start + from;
+                    assign::detect(&self.keys, bytes, at..at + key_len, word, |rule, range| {
+                        self.accept(line, rule, range, &mut verify, &mut found)
+                    });
                 }
-                if rule.verify && !verify(rule, text) {
-                    continue;
-                }
-                found.push(Redaction { rule: index, start: secret.start(), end: secret.end() });
             }
         }
-        found.sort_by_key(|r| (r.start, std::cmp::Reverse(r.end)));
-        let mut merged: Vec<Redaction> = Vec::with_capacity(found.len());
-        for redaction in found {
-            match merged.last_mut() {
-                Some(last) if redaction.start < last.end => last.end = last.end.max(redaction.end),
-                _ => merged.push(redaction),
+        for index in selected.iter() {
+            let Matcher::Regex { regex, secret_group } = &self.rules[index].matcher else { continue };
+            for captures in regex.captures_iter(bytes) {
+                // Alternatives may each capture their own secret: the group
+                // named, or the first later one that took part.
+                let Some(secret) = (*secret_group..captures.len()).find_map(|group| captures.get(group)) else {
+                    continue;
+                };
+                if !already_masked(secret.as_bytes()) {
+                    self.accept(line, index, secret.range(), &mut verify, &mut found);
+                }
             }
         }
-        merged
+        merge(found)
+    }
+
+    /// Keep a candidate if the rule's entropy floor and verifier agree.
+    fn accept(
+        &self,
+        line: &str,
+        index: usize,
+        range: Range<usize>,
+        verify: &mut impl FnMut(&CompiledRule, &str) -> bool,
+        found: &mut Vec<Redaction>,
+    ) {
+        let range = char_aligned(line, range);
+        let rule = &self.rules[index];
+        let text = &line[range.clone()];
+        if text.is_empty() || rule.min_entropy.is_some_and(|min| entropy(text.as_bytes()) < min) {
+            return;
+        }
+        if rule.verify && !verify(rule, text) {
+            return;
+        }
+        found.push(Redaction { rule: index, start: range.start, end: range.end });
     }
 
     /// Apply redactions found by [`Engine::find`].
@@ -256,12 +353,104 @@ impl Engine {
     }
 
     /// Scrub a line. Candidates of rules that want `verify` go to the
-    /// plugin through the verifier; any failure there redacts.
+    /// plugin through the verifier, within a per-line time budget; any
+    /// failure there redacts.
     pub fn scrub<'a>(&self, line: &'a str) -> (Cow<'a, str>, Vec<Redaction>) {
-        let redactions = self.find(line, |rule, candidate| match &self.verifier {
-            Some(verifier) => verifier.verify(&rule.plugin, &rule.id, candidate),
-            None => true,
-        });
+        let mut budget = LineBudget::new();
+        let redactions = self.find(line, |rule, candidate| self.ask(rule, candidate, &mut budget));
         (self.apply(line, &redactions), redactions)
     }
+
+    /// [`Engine::scrub`] for one line of a text [`Engine::scan`]ned as a
+    /// whole: `occurrences` are the scan's (a superset is fine) and `line`
+    /// starts at `offset` of that text.
+    pub fn scrub_scanned<'a>(
+        &self,
+        line: &'a str,
+        occurrences: &[Occurrence],
+        offset: usize,
+    ) -> (Cow<'a, str>, Vec<Redaction>) {
+        let mut budget = LineBudget::new();
+        let redactions = self.find_at(line, occurrences, offset, |rule, candidate| self.ask(rule, candidate, &mut budget));
+        (self.apply(line, &redactions), redactions)
+    }
+
+    fn ask(&self, rule: &CompiledRule, candidate: &str, budget: &mut LineBudget) -> bool {
+        match &self.verifier {
+            Some(verifier) => verifier.verify(&rule.plugin, &rule.id, candidate, budget),
+            None => true,
+        }
+    }
+}
+
+/// Check a rule and build its matcher. An empty pattern makes an
+/// assignment rule.
+fn compile(rule: &ScrubRule, existing: &[CompiledRule]) -> Result<Matcher, String> {
+    if rule.id.is_empty() || !rule.id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        return Err("id must be letters, digits, '-' or '_'".to_owned());
+    }
+    if existing.iter().any(|r| r.id == rule.id) {
+        return Err("another loaded rule has the same id".to_owned());
+    }
+    if rule.min_entropy.is_some_and(|e| !(0.0..=8.0).contains(&e)) {
+        return Err("min-entropy must be between 0 and 8 bits per character".to_owned());
+    }
+    if rule.replacement.as_deref().is_some_and(|r| r.chars().any(char::is_control)) {
+        // A newline here would split one log line into two (log injection).
+        return Err("replacement must not contain control characters".to_owned());
+    }
+    if rule.pattern.is_empty() {
+        if rule.secret_group != 0 {
+            return Err("an assignment rule (empty pattern) has no capture groups; set secret-group to 0".to_owned());
+        }
+        if rule.keywords.iter().all(|k| k.is_empty() || k.starts_with('!')) {
+            return Err("an assignment rule (empty pattern) needs key words in `keywords`".to_owned());
+        }
+        return Ok(Matcher::Assignment);
+    }
+    let regex = RegexBuilder::new(&rule.pattern).unicode(false).size_limit(REGEX_SIZE_LIMIT).build().map_err(|err| {
+        format!("invalid pattern: {}", err.to_string().lines().last().unwrap_or("error").trim())
+    })?;
+    let secret_group = rule.secret_group as usize;
+    if secret_group >= regex.captures_len() {
+        return Err(format!(
+            "secret-group {secret_group} does not exist (the pattern has {} groups)",
+            regex.captures_len() - 1
+        ));
+    }
+    Ok(Matcher::Regex { regex, secret_group })
+}
+
+/// Text that is already masked is left alone.
+fn already_masked(secret: &[u8]) -> bool {
+    secret.starts_with(b"[REDACTED") || values::is_placeholder(secret)
+}
+
+/// Widen `range` to whole characters (a byte-level regex may end inside one).
+fn char_aligned(line: &str, range: Range<usize>) -> Range<usize> {
+    let mut start = range.start.min(line.len());
+    let mut end = range.end.min(line.len());
+    while !line.is_char_boundary(start) {
+        start -= 1;
+    }
+    while !line.is_char_boundary(end) {
+        end += 1;
+    }
+    start..end
+}
+
+/// Sort and join overlapping redactions.
+fn merge(mut found: Vec<Redaction>) -> Vec<Redaction> {
+    if found.len() < 2 {
+        return found;
+    }
+    found.sort_by_key(|r| (r.start, std::cmp::Reverse(r.end)));
+    let mut merged: Vec<Redaction> = Vec::with_capacity(found.len());
+    for redaction in found {
+        match merged.last_mut() {
+            Some(last) if redaction.start < last.end => last.end = last.end.max(redaction.end),
+            _ => merged.push(redaction),
+        }
+    }
+    merged
 }

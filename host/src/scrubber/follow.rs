@@ -30,12 +30,13 @@ impl Open {
     }
 }
 
-/// Follow `path` until `stop` is set, writing each complete line through
-/// `scrub` to `output`. Returns the number of lines written.
+/// Follow `path` until `stop` is set, writing its complete lines through
+/// `scrub` to `output` (`scrub` takes and returns a run of whole lines
+/// without the final newline). Returns the number of lines written.
 pub fn follow(
     path: &Path,
     mut output: impl Write,
-    scrub: impl Fn(&str) -> String,
+    mut scrub: impl FnMut(&str) -> String,
     stop: &AtomicBool,
 ) -> std::io::Result<u64> {
     let mut current: Option<Open> = None;
@@ -54,7 +55,7 @@ pub fn follow(
         if read > 0 {
             open.offset += read as u64;
             pending.extend_from_slice(&chunk[..read]);
-            lines += write_lines(&mut pending, &mut output, &scrub)?;
+            lines += write_lines(&mut pending, &mut output, &mut scrub)?;
             continue;
         }
         // At the end of what is there: has the file been replaced or cut?
@@ -62,12 +63,12 @@ pub fn follow(
             Ok(meta) if (meta.dev(), meta.ino()) != open.inode => {
                 // Lines the writer added between our last read and the swap.
                 open.file.read_to_end(&mut pending)?;
-                lines += write_lines(&mut pending, &mut output, &scrub)?;
-                lines += finish_partial(&mut pending, &mut output, &scrub)?;
+                lines += write_lines(&mut pending, &mut output, &mut scrub)?;
+                lines += finish_partial(&mut pending, &mut output, &mut scrub)?;
                 current = Open::at(path);
             }
             Ok(meta) if meta.len() < open.offset => {
-                lines += finish_partial(&mut pending, &mut output, &scrub)?;
+                lines += finish_partial(&mut pending, &mut output, &mut scrub)?;
                 open.file.seek(SeekFrom::Start(0))?;
                 open.offset = 0;
             }
@@ -81,14 +82,10 @@ pub fn follow(
 fn write_lines(
     pending: &mut Vec<u8>,
     output: &mut impl Write,
-    scrub: &impl Fn(&str) -> String,
+    scrub: &mut impl FnMut(&str) -> String,
 ) -> std::io::Result<u64> {
     let Some(last) = pending.iter().rposition(|&b| b == b'\n') else { return Ok(0) };
-    let mut lines = 0;
-    for line in pending[..last].split(|&b| b == b'\n') {
-        write_one(line, output, scrub)?;
-        lines += 1;
-    }
+    let lines = write_run(&pending[..last], output, scrub)?;
     pending.drain(..=last);
     output.flush()?;
     Ok(lines)
@@ -98,22 +95,23 @@ fn write_lines(
 fn finish_partial(
     pending: &mut Vec<u8>,
     output: &mut impl Write,
-    scrub: &impl Fn(&str) -> String,
+    scrub: &mut impl FnMut(&str) -> String,
 ) -> std::io::Result<u64> {
     if pending.is_empty() {
         return Ok(0);
     }
-    write_one(pending, output, scrub)?;
+    write_run(pending, output, scrub)?;
     pending.clear();
     output.flush()?;
     Ok(1)
 }
 
-fn write_one(line: &[u8], output: &mut impl Write, scrub: &impl Fn(&str) -> String) -> std::io::Result<()> {
-    let text = String::from_utf8_lossy(line);
-    let text = text.strip_suffix('\r').unwrap_or(&text);
-    output.write_all(scrub(text).as_bytes())?;
-    output.write_all(b"\n")
+/// Scrub and write a run of whole lines (without its final newline).
+fn write_run(run: &[u8], output: &mut impl Write, scrub: &mut impl FnMut(&str) -> String) -> std::io::Result<u64> {
+    let text = String::from_utf8_lossy(run);
+    output.write_all(scrub(&text).as_bytes())?;
+    output.write_all(b"\n")?;
+    Ok(run.iter().filter(|&&b| b == b'\n').count() as u64 + 1)
 }
 
 #[cfg(test)]
@@ -124,9 +122,9 @@ mod tests {
     fn complete_lines_are_written_and_the_tail_is_kept() {
         let mut pending = b"one\ntwo\r\nthr".to_vec();
         let mut out = Vec::new();
-        let n = write_lines(&mut pending, &mut out, &|l: &str| l.to_uppercase()).unwrap();
+        let n = write_lines(&mut pending, &mut out, &mut |l: &str| l.replace('\r', "").to_uppercase()).unwrap();
         assert_eq!((n, out.as_slice(), pending.as_slice()), (2, b"ONE\nTWO\n".as_slice(), b"thr".as_slice()));
-        assert_eq!(finish_partial(&mut pending, &mut out, &|l: &str| l.to_owned()).unwrap(), 1);
+        assert_eq!(finish_partial(&mut pending, &mut out, &mut |l: &str| l.to_owned()).unwrap(), 1);
         assert_eq!(out, b"ONE\nTWO\nthr\n");
     }
 }

@@ -1,0 +1,292 @@
+//! The structural assignment detector. Given a prefilter hit on a secret
+//! word, it finds the key around the hit, the syntax that assigns to it, and
+//! the whole value as that syntax delimits it:
+//!
+//! | syntax | example | value ends at |
+//! |---|---|---|
+//! | env, logfmt, kwargs | `PGPASSWORD=J!F&c#S*i` | whitespace (`;` or `, ` only before another `key=`) |
+//! | YAML line | `password: correct horse` | end of line or ` #` |
+//! | JSON, Python repr | `"db_password": "a\"b"`, `api_secret='x'` | the closing quote (escapes and nested JSON respected) |
+//! | lists | `"fernet_keys": ["k1", "k2"]` | each element |
+//! | name/value pairs | `{"name": "DB_PASSWORD", "value": "x"}`, `<add key="ApiKey" value="x"/>` | the value's closing quote |
+//! | XML | `<password>x</password>`, `<wsse:Password Type="..">x</wsse:Password>`, `password="x"` | `<` / the quote |
+//! | URL query, fragment, form | `?access_token=x&y=1`, `#id_token=x`, `body=token=x&c=1` | `&`, `#`, whitespace |
+//! | connection string | `Server=h;Password=x;`, `PWD={p;w}` | `;`, the closing brace |
+//! | CLI | `--password x`, `configure set aws_secret_access_key x` | whitespace |
+//! | headers | `Authorization: Bearer x`, `"auth": "Basic x"`, `Cookie: sid=x; theme=dark` | the credential after the scheme; each cookie |
+//! | SQL, sentences | `PASSWORD 'x'`, `signing secret for webhook W: x`, `key for acme is x` | the quote; whitespace (must look like a credential) |
+
+mod prose;
+mod value;
+
+use std::ops::Range;
+
+use self::value::{Context, Quote, Value};
+use super::keys::KeyWords;
+use super::values::{self, Strength};
+
+/// What a value must look like besides its strength's demands.
+#[derive(Debug, Clone, Copy)]
+enum Shape {
+    /// Nothing more.
+    Any,
+    /// Introduced by a sentence: not itself a key (`valueFrom:`).
+    Prose,
+    /// Right after a secret word in a sentence: generated-looking.
+    Generated,
+}
+
+/// Report every value assigned to the key around `hit` (a hit of `word`)
+/// through `emit(rule, range)`.
+pub fn detect(words: &KeyWords, line: &[u8], hit: Range<usize>, word: usize, mut emit: impl FnMut(usize, Range<usize>)) {
+    let key = key_around(line, hit.clone());
+    if !can_start_key(line, key.clone()) {
+        return;
+    }
+    let before = key.start.checked_sub(1).map(|i| line[i]);
+    let in_query = matches!(before, Some(b'?' | b'&' | b'#'))
+        || line[..key.start].ends_with(b"&amp;")
+        || (before == Some(b'=') && !after_flag(line, key.start - 1));
+    let Some(secret) = words.judge(line, key.clone(), hit, word, in_query) else { return };
+    let mut context = Context { query: in_query, semicolons: before == Some(b';'), ..Context::default() }
+        .with_open_brackets(&line[..key.start]);
+    let mut report = |value: Value, strength: Strength, shape: Shape| {
+        let strength = if value.marked { Strength::Strong } else { strength };
+        let text = &line[value.range.clone()];
+        let shaped = value.marked
+            || match shape {
+                Shape::Any => true,
+                Shape::Prose => !prose::is_key_like(text),
+                Shape::Generated => prose::looks_generated(text),
+            };
+        if shaped && values::is_secret(text, strength) && !counts_bytes(line, &value.range) {
+            emit(secret.rule, value.range);
+        }
+    };
+    let mut at = key.end;
+    match quote_before(line, key.start) {
+        Some(Quote { byte: b'<', .. }) => {
+            if let Some(range) = xml_element_value(line, at) {
+                report(Value { range, marked: false }, secret.strength, Shape::Any);
+            }
+            return;
+        }
+        Some(quote) if closes(line, at, quote) => {
+            at += quote.escapes + 1;
+            // `{"name": "DB_PASSWORD", "value": "x"}`, `<add key="ApiKey" value="x"/>`
+            if let Some(value_at) = paired_value(line, at) {
+                for value in value::values(line, value_at, context) {
+                    report(value, secret.strength, Shape::Any);
+                }
+                return;
+            }
+        }
+        _ => {}
+    }
+    let gap = value::skip_spaces(line, at);
+    // `app.auth: user bob logged in` is a logger name, not a key.
+    let logger_name = secret.strength == Strength::Weak && line[key.clone()].contains(&b'.');
+    let quoted_key = at > key.end;
+    let cli = before == Some(b'-');
+    // `--password==x` and `ROOT_PASSWORD==x` give `=x`: after a flag or an
+    // environment variable, `=` is the only operator.
+    let env = line[key.clone()].iter().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'_');
+    // `password==x` (no space: not a comparison) also assigns `=x`.
+    let doubled = gap == at && line[gap..].starts_with(b"==") && line.get(gap + 2).is_some_and(|b| !b.is_ascii_whitespace());
+    let operator = if (cli || (env && gap == at) || doubled) && line.get(gap) == Some(&b'=') {
+        Some(1)
+    } else {
+        value::operator(line, gap)
+    };
+    let (value_at, strength, shape) = match operator {
+        Some(_) if logger_name && line[gap] == b':' => return,
+        // `session:meta:42`, `host:6379`: a name with colons, not `key: value`.
+        Some(1) if line[gap] == b':' && !quoted_key && !line.get(gap + 1).is_none_or(|b| matches!(b, b' ' | b'\t' | b'"' | b'\'' | b'\\')) => {
+            return;
+        }
+        Some(len) => {
+            // A YAML line's plain value runs to the end of the line; a shell
+            // assignment's (`PGPASSWORD=x psql`) stops at a space.
+            context.line_start = line[gap] == b':' && starts_line(line, key.start);
+            (value::skip_spaces(line, gap + len), secret.strength, Shape::Any)
+        }
+        None if gap > at && (cli || preceded_by_set(line, key.start)) => (gap, secret.strength, Shape::Any),
+        // Sentences only for words that name a secret on their own.
+        None if secret.strength == Strength::Strong => match prose::value_after(line, key.end) {
+            Some((value_at, prose::Introduced::Quoted)) => (value_at, Strength::Strong, Shape::Any),
+            Some((value_at, prose::Introduced::Weak)) => (value_at, Strength::Weak, Shape::Prose),
+            Some((value_at, prose::Introduced::Generated)) => (value_at, Strength::Weak, Shape::Generated),
+            None => return,
+        },
+        None => return,
+    };
+    if line[key.clone()].len() >= 6 && line[key.end - 6..key.end].eq_ignore_ascii_case(b"cookie") {
+        let start = value_at + line[value_at..].iter().take_while(|b| matches!(b, b'"' | b'\'' | b'\\')).count();
+        for cookie in value::cookies(line, start) {
+            report(cookie, Strength::Weak, Shape::Any);
+        }
+        return;
+    }
+    let credentials = line[key.clone()].to_ascii_lowercase().windows(4).any(|w| w == b"cred");
+    for value in value::values(line, value_at, context) {
+        // `credentials: admin / S3cret`: a user name, then the secret.
+        if let Some(second) = credentials.then(|| user_then_secret(line, &value, context)).flatten() {
+            report(second, Strength::Strong, Shape::Any);
+            report(value, Strength::Weak, Shape::Generated);
+            continue;
+        }
+        let strength = if reads_as_prose(line, &value) { Strength::Weak } else { strength };
+        report(value, strength, shape);
+    }
+}
+
+/// The key that holds `hit`: letters, digits, `_`, `-` and `.` around it,
+/// without leading dashes (CLI flags) or dots and trailing dots.
+fn key_around(line: &[u8], hit: Range<usize>) -> Range<usize> {
+    let is_key = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.');
+    let mut start = hit.start;
+    while start > 0 && is_key(line[start - 1]) {
+        start -= 1;
+    }
+    let mut end = hit.end;
+    while end < line.len() && is_key(line[end]) {
+        end += 1;
+    }
+    // `\npassword: x` in JSON-escaped text: the `n` belongs to the escape.
+    if start > 0 && line[start - 1] == b'\\' && start < hit.start && matches!(line[start], b'n' | b't' | b'r') {
+        start += 1;
+    }
+    while start < hit.start && matches!(line[start], b'-' | b'.') {
+        start += 1;
+    }
+    while end > hit.end && matches!(line[end - 1], b'-' | b'.') {
+        end -= 1;
+    }
+    start..end
+}
+
+/// Whether `key` may be a key: not inside a path (`/secret/x`), an ARN
+/// (`arn:...:secret:name`), a URI's user part (`https://token:x@`) or a
+/// variable reference (`${SECRET_KEY:?}`); after a colon only when it does
+/// not continue a colon-separated name (`INFO:app:unseal key 1: x` and
+/// `<wsse:Password>` are keys).
+fn can_start_key(line: &[u8], key: Range<usize>) -> bool {
+    let at = key.start;
+    match at.checked_sub(1).map(|i| line[i]) {
+        None => true,
+        Some(b':') => {
+            let continues = line.get(key.end) == Some(&b':') && line.get(key.end + 1).is_some_and(|b| !b.is_ascii_whitespace());
+            xml_namespace_start(line, at - 1).is_some() || !continues
+        }
+        Some(b'{' | b'(') => !matches!(at.checked_sub(2).map(|i| line[i]), Some(b'$' | b'%')),
+        Some(b'/' | b'@' | b'%' | b'$' | b'~' | b'^' | b'|') => false,
+        Some(_) => true,
+    }
+}
+
+/// For the `:` at `colon`, the `<` opening `<ns:` if it is an XML namespace prefix.
+fn xml_namespace_start(line: &[u8], colon: usize) -> Option<usize> {
+    let prefix = line[..colon].iter().rev().take_while(|b| b.is_ascii_alphanumeric() || **b == b'_' || **b == b'-').count();
+    let open = colon.checked_sub(prefix + 1)?;
+    (prefix > 0 && line[open] == b'<').then_some(open)
+}
+
+/// Whether only indentation, a YAML list dash, `export` or a literal `\n`
+/// stands between the start of a line and `at`.
+fn starts_line(line: &[u8], at: usize) -> bool {
+    let trimmed = line[..at].trim_ascii_end();
+    let trimmed = trimmed.strip_suffix(b"export").unwrap_or(trimmed).trim_ascii_end();
+    let trimmed = trimmed.strip_suffix(b"-").unwrap_or(trimmed).trim_ascii_end();
+    trimmed.is_empty() || trimmed.ends_with(b"\\n")
+}
+
+/// Whether the `=` at `at` ends a command-line flag (`--from-literal=`), so
+/// what follows is a flag's value, not a form body.
+fn after_flag(line: &[u8], at: usize) -> bool {
+    let token = line[..at].iter().rev().take_while(|b| !b.is_ascii_whitespace() && !matches!(b, b'\'' | b'"')).count();
+    line[at - token..at].starts_with(b"-")
+}
+
+fn preceded_by_set(line: &[u8], at: usize) -> bool {
+    let before = line[..at].trim_ascii_end();
+    before.len() < at && (before.ends_with(b" set") || before.ends_with(b" SET"))
+}
+
+/// The quote that opens a key at `at`, if any: `"k"`, `'k'`, `\"k\"`,
+/// `<k>`, `<ns:k>`.
+fn quote_before(line: &[u8], at: usize) -> Option<Quote> {
+    let byte = *line.get(at.checked_sub(1)?)?;
+    match byte {
+        b'"' | b'\'' => Some(Quote { byte, escapes: value::backslashes_before(line, at - 1) }),
+        b'<' => Some(Quote { byte, escapes: 0 }),
+        b':' if xml_namespace_start(line, at - 1).is_some() => Some(Quote { byte: b'<', escapes: 0 }),
+        _ => None,
+    }
+}
+
+/// Whether the quote at `at` (after its escapes) closes `quote`.
+fn closes(line: &[u8], at: usize, quote: Quote) -> bool {
+    let end = at + quote.escapes;
+    line.get(end) == Some(&quote.byte) && line[at..end].iter().all(|&b| b == b'\\')
+}
+
+/// After a quoted key that is itself the value of a `name`/`key` field: the
+/// start of the `value` field's value that follows it.
+fn paired_value(line: &[u8], at: usize) -> Option<usize> {
+    const VALUE_FIELDS: [&[u8]; 4] = [b"value", b"parametervalue", b"secretvalue", b"val"];
+    let mut i = value::skip_spaces(line, at);
+    if line.get(i) == Some(&b',') {
+        i = value::skip_spaces(line, i + 1);
+    }
+    let quoted = line[i..].iter().take_while(|b| matches!(b, b'"' | b'\'' | b'\\')).count();
+    let name_start = i + quoted;
+    let name_len = line[name_start..].iter().take_while(|b| b.is_ascii_alphanumeric() || **b == b'_').count();
+    let name = &line[name_start..name_start + name_len];
+    if !VALUE_FIELDS.iter().any(|f| name.eq_ignore_ascii_case(f)) {
+        return None;
+    }
+    let after = name_start + name_len;
+    let after = after + line[after..].iter().take_while(|b| matches!(b, b'"' | b'\'' | b'\\')).count();
+    let op = value::skip_spaces(line, after);
+    value::operator(line, op).map(|len| value::skip_spaces(line, op + len))
+}
+
+/// `<password>value</password>`: at `at` sits the `>` (after any attributes).
+fn xml_element_value(line: &[u8], at: usize) -> Option<Range<usize>> {
+    let rest = &line[at..];
+    let close = rest.iter().take(512).position(|&b| b == b'>')?;
+    if rest[..close].iter().any(|&b| b == b'<') || close > 0 && rest[close - 1] == b'/' {
+        return None;
+    }
+    let start = at + close + 1;
+    let end = line[start..].iter().position(|&b| b == b'<').map_or(line.len(), |p| start + p);
+    Some(start..end)
+}
+
+/// After a bare value, ` / ` and a second value: the second, for
+/// `user / password` pairs.
+fn user_then_secret(line: &[u8], first: &Value, context: Context) -> Option<Value> {
+    if first.marked || !line[first.range.end..].starts_with(b" / ") {
+        return None;
+    }
+    value::single(line, first.range.end + 3, context)
+}
+
+/// A bare lowercase word followed by more words reads as a sentence
+/// (`volume "x" : secret "x" not found`), not a value.
+fn reads_as_prose(line: &[u8], value: &Value) -> bool {
+    let text = &line[value.range.clone()];
+    if value.marked || text.is_empty() || !text.iter().all(u8::is_ascii_lowercase) {
+        return false;
+    }
+    let next = value::skip_spaces(line, value.range.end);
+    next > value.range.end && next < line.len() && !value::followed_by_assignment(line, next, b"=:")
+}
+
+/// `kubectl describe secret` prints `password:  13 bytes`: a size, not a value.
+fn counts_bytes(line: &[u8], range: &Range<usize>) -> bool {
+    line[range.clone()].iter().all(u8::is_ascii_digit) && line[range.end..].starts_with(b" bytes")
+}
+
+#[cfg(test)]
+mod tests;

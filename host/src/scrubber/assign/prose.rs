@@ -1,0 +1,170 @@
+//! Secrets in sentences rather than assignments: a secret word, a few
+//! words, then something that introduces the value (`signing secret for
+//! webhook W: VALUE`, `Your API key for acme is VALUE`, `rotated master key
+//! -> VALUE`, `admin password reset to VALUE`), or the value right after the
+//! word (`ALTER USER x PASSWORD 'VALUE'`, `using client secret VALUE for`).
+//! Values found here must look like credentials unless quoted right after
+//! the word.
+
+use super::value::skip_spaces;
+
+/// Longest stretch of words between a secret word and its value.
+const GAP: usize = 80;
+/// Most words in that stretch.
+const WORDS: usize = 6;
+
+/// Words that, between a secret word and a colon, say the value is about
+/// the secret rather than the secret (`token expired at: ...`).
+const BLOCKERS: [&[u8]; 28] = [
+    b"expired", b"expires", b"expiry", b"expiration", b"hash", b"hashed", b"length", b"policy", b"name", b"type",
+    b"url", b"uri", b"path", b"file", b"count", b"format", b"version", b"endpoint", b"header", b"scheme",
+    b"algorithm", b"ttl", b"size", b"rotation", b"missing", b"required", b"not", b"at",
+];
+
+/// Verbs that, followed by `to`, introduce a new value (`reset to X`).
+const SETTERS: [&[u8]; 6] = [b"reset", b"set", b"changed", b"updated", b"rotated", b"generated"];
+
+/// How a value found in a sentence must look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Introduced {
+    /// Introduced by `:`, `is`, `->`...: it must look like a credential.
+    Weak,
+    /// Single-quoted right after the word (`PASSWORD 'x'`): any value.
+    Quoted,
+    /// Bare right after the word (`with password x`): it must look
+    /// generated, not like a name (`secret argocd-initial-admin-secret`).
+    Generated,
+}
+
+/// Where the value of a secret word ending at `at` starts, when a sentence
+/// introduces it, and how sure that is.
+pub fn value_after(line: &[u8], at: usize) -> Option<(usize, Introduced)> {
+    if let Some(value) = introduced(line, at) {
+        return Some((value, Introduced::Weak));
+    }
+    // Right after the word: `PASSWORD 'x'` is a value; `password x` may be.
+    let next = skip_spaces(line, at);
+    if next == at || next >= line.len() {
+        return None;
+    }
+    match line[next] {
+        b'\'' => Some((next, Introduced::Quoted)),
+        _ => Some((next, Introduced::Generated)),
+    }
+}
+
+/// Whether a bare value right after a secret word looks generated: a
+/// password's punctuation, or a long mix of cases and digits.
+pub fn looks_generated(value: &[u8]) -> bool {
+    let has = |f: fn(&u8) -> bool| value.iter().any(f);
+    let punctuated = value.iter().any(|b| !b.is_ascii_alphanumeric() && !matches!(b, b'_' | b'-' | b'.'));
+    let mixed = has(u8::is_ascii_digit) && has(u8::is_ascii_lowercase) && has(u8::is_ascii_uppercase);
+    let long_hex_or_b64 = value.len() >= 32 && has(u8::is_ascii_digit) && has(u8::is_ascii_alphabetic);
+    !is_key_like(value) && ((punctuated && value.len() >= 8) || (mixed && value.len() >= 20) || long_hex_or_b64)
+}
+
+/// `valueFrom:` and `alg=sha256` are keys and assignments, not values.
+pub fn is_key_like(value: &[u8]) -> bool {
+    let name = value.iter().take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-')).count();
+    // A name, then `:` at the end or before a space, or `=` and a value
+    // (base64 padding is no assignment; `Saffron242:!PAp` is a password).
+    let assigns = match value.get(name) {
+        Some(b':') => value.get(name + 1).is_none_or(u8::is_ascii_whitespace),
+        Some(b'=') => value.get(name + 1).is_some_and(|&b| b != b'='),
+        _ => false,
+    };
+    name > 1 && value[0].is_ascii_alphabetic() && assigns
+}
+
+/// A value introduced within a few words: by a word ending in `:`, by `=`,
+/// `->`, `=>`, `is`, or a setter followed by `to`.
+fn introduced(line: &[u8], at: usize) -> Option<usize> {
+    // The rest of the word the secret word is in, when it closes what
+    // holds it (`{.data.password}'`); `auth-svc[42]:` is a log prefix.
+    let rest = line[at..].iter().take_while(|b| !b.is_ascii_whitespace()).count();
+    if !line[at..at + rest].iter().all(|b| matches!(b, b'}' | b')' | b']' | b'\'' | b'"')) {
+        return None;
+    }
+    let mut i = at + rest;
+    let mut previous: &[u8] = b"";
+    for _ in 0..WORDS {
+        let start = skip_spaces(line, i);
+        if start == i || start >= line.len() || start - at > GAP {
+            return None;
+        }
+        let end = start + line[start..].iter().take_while(|b| !b.is_ascii_whitespace()).count();
+        let word = &line[start..end];
+        let after = skip_spaces(line, end);
+        match word {
+            b"->" | b"=>" | b"=" | b":" => return Some(after),
+            _ if word.eq_ignore_ascii_case(b"is") || word.eq_ignore_ascii_case(b"was") => {
+                return Some(if line.get(after) == Some(&b':') { skip_spaces(line, after + 1) } else { after });
+            }
+            _ if word.eq_ignore_ascii_case(b"to") && SETTERS.iter().any(|s| previous.eq_ignore_ascii_case(s)) => {
+                return Some(after);
+            }
+            _ => {}
+        }
+        // A sentence ends at a quote or a separator (`'token x', 'Next': ...`).
+        if word.iter().any(|b| matches!(b, b'"' | b'\'' | b'\\')) || word.ends_with(b",") || word.ends_with(b";") {
+            return None;
+        }
+        let bare = word.strip_suffix(b":").unwrap_or(word);
+        if BLOCKERS.iter().any(|b| bare.eq_ignore_ascii_case(b)) {
+            return None;
+        }
+        // `reset to X` sets the secret; `reset requested` is about it.
+        let next = &line[after..];
+        let next = &next[..next.iter().take_while(|b| !b.is_ascii_whitespace()).count()];
+        if bare.eq_ignore_ascii_case(b"reset") && !next.eq_ignore_ascii_case(b"to") {
+            return None;
+        }
+        // `W: value`: a word ending in a colon, then a space.
+        if word.len() > 1 && word.ends_with(b":") && after > end {
+            return Some(after);
+        }
+        previous = bare;
+        i = end;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn after(line: &str, word: &str) -> Option<(String, Introduced)> {
+        let at = line.find(word).expect("word") + word.len();
+        value_after(line.as_bytes(), at).map(|(v, s)| (line[v..].split(' ').next().unwrap_or_default().to_owned(), s))
+    }
+
+    #[test]
+    fn sentences_that_introduce_a_value() {
+        assert_eq!(after("signing secret for webhook W: abc123", "secret"), Some(("abc123".into(), Introduced::Weak)));
+        assert_eq!(after("Your API key for acme is k3y", "key"), Some(("k3y".into(), Introduced::Weak)));
+        assert_eq!(after("rotated master key -> XRf=", "key"), Some(("XRf=".into(), Introduced::Weak)));
+        assert_eq!(after("admin password reset to d$w for user x", "password"), Some(("d$w".into(), Introduced::Weak)));
+        assert_eq!(after("ALTER USER x PASSWORD 'p'", "PASSWORD"), Some(("'p'".into(), Introduced::Quoted)));
+        assert_eq!(after("unseal key 1: 77b0", "key"), Some(("77b0".into(), Introduced::Weak)));
+        assert_eq!(after("jsonpath='{.data.password}' | base64 -d -> cm1M", "password"), Some(("cm1M".into(), Introduced::Weak)));
+    }
+
+    #[test]
+    fn sentences_that_do_not() {
+        assert_eq!(after("token expired at 2026-11-28T10:00:00Z", "token").map(|v| v.0), Some("expired".into()));
+        assert!(after("auth-svc[35912]: tokenizer loaded: cl100k_base", "auth").is_none());
+        assert_eq!(after("'token ghp_x', 'X-Api-Version': '2022-11-28'", "token").map(|v| v.0), Some("ghp_x',".into()));
+        assert!(!looks_generated(b"argocd-initial-admin-secret"));
+        assert!(!looks_generated(b"cg_key_bli8xo"));
+        assert!(!looks_generated(b"valueFrom:"));
+        assert!(looks_generated(b"Cobalt4980#{H1"));
+        assert!(!looks_generated(b"alg=sha256"));
+        assert!(!is_key_like(b"dkUxTTdWRFJwNEJ6fTckaUx7RlhXSEI="));
+        assert!(!is_key_like(b"UXVhcnR6ODE2OCUkS3poTA=="));
+        assert!(!is_key_like(b"Saffron242:!PAp"));
+        assert!(looks_generated(b"p86Cvy/YpgEyBHt932klHGOLJLXNGI0K+jI1NZF0/cw="));
+        assert!(looks_generated(b"kfLBbfXioRNwmiRI20ymtuQ2hsaG40CCJdA46fUQcgM"));
+        assert_eq!(after("password reset requested for user: bob", "password").map(|v| v.0), Some("reset".into()));
+        assert!(after("the secret", "secret").is_none());
+    }
+}
