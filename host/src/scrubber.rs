@@ -5,8 +5,8 @@
 
 mod assign;
 pub mod engine;
-mod keys;
 pub mod follow;
+mod keys;
 pub mod lines;
 pub mod prefilter;
 mod values;

@@ -41,7 +41,10 @@ impl Msg {
     }
 
     fn innocent<S: AsRef<str>>(text: String, keep: impl IntoIterator<Item = S>) -> Self {
-        Self { keep: keep.into_iter().map(|s| s.as_ref().to_owned()).collect(), ..Self::new(text, Vec::<String>::new()) }
+        Self {
+            keep: keep.into_iter().map(|s| s.as_ref().to_owned()).collect(),
+            ..Self::new(text, Vec::<String>::new())
+        }
     }
 
     fn keep(mut self, keep: impl IntoIterator<Item = String>) -> Self {

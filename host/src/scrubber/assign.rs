@@ -38,7 +38,13 @@ enum Shape {
 
 /// Report every value assigned to the key around `hit` (a hit of `word`)
 /// through `emit(rule, range)`.
-pub fn detect(words: &KeyWords, line: &[u8], hit: Range<usize>, word: usize, mut emit: impl FnMut(usize, Range<usize>)) {
+pub fn detect(
+    words: &KeyWords,
+    line: &[u8],
+    hit: Range<usize>,
+    word: usize,
+    mut emit: impl FnMut(usize, Range<usize>),
+) {
     let key = key_around(line, hit.clone());
     if !can_start_key(line, key.clone()) {
         return;
@@ -92,7 +98,8 @@ pub fn detect(words: &KeyWords, line: &[u8], hit: Range<usize>, word: usize, mut
     // environment variable, `=` is the only operator.
     let env = line[key.clone()].iter().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'_');
     // `password==x` (no space: not a comparison) also assigns `=x`.
-    let doubled = gap == at && line[gap..].starts_with(b"==") && line.get(gap + 2).is_some_and(|b| !b.is_ascii_whitespace());
+    let doubled =
+        gap == at && line[gap..].starts_with(b"==") && line.get(gap + 2).is_some_and(|b| !b.is_ascii_whitespace());
     let operator = if (cli || (env && gap == at) || doubled) && line.get(gap) == Some(&b'=') {
         Some(1)
     } else {
@@ -101,7 +108,11 @@ pub fn detect(words: &KeyWords, line: &[u8], hit: Range<usize>, word: usize, mut
     let (value_at, strength, shape) = match operator {
         Some(_) if logger_name && line[gap] == b':' => return,
         // `session:meta:42`, `host:6379`: a name with colons, not `key: value`.
-        Some(1) if line[gap] == b':' && !quoted_key && !line.get(gap + 1).is_none_or(|b| matches!(b, b' ' | b'\t' | b'"' | b'\'' | b'\\')) => {
+        Some(1)
+            if line[gap] == b':'
+                && !quoted_key
+                && !line.get(gap + 1).is_none_or(|b| matches!(b, b' ' | b'\t' | b'"' | b'\'' | b'\\')) =>
+        {
             return;
         }
         Some(len) => {
@@ -127,7 +138,7 @@ pub fn detect(words: &KeyWords, line: &[u8], hit: Range<usize>, word: usize, mut
         }
         return;
     }
-    let credentials = line[key.clone()].to_ascii_lowercase().windows(4).any(|w| w == b"cred");
+    let credentials = line[key.clone()].windows(4).any(|w| w.eq_ignore_ascii_case(b"cred"));
     for value in value::values(line, value_at, context) {
         // `credentials: admin / S3cret`: a user name, then the secret.
         if let Some(second) = credentials.then(|| user_then_secret(line, &value, context)).flatten() {
@@ -175,7 +186,8 @@ fn can_start_key(line: &[u8], key: Range<usize>) -> bool {
     match at.checked_sub(1).map(|i| line[i]) {
         None => true,
         Some(b':') => {
-            let continues = line.get(key.end) == Some(&b':') && line.get(key.end + 1).is_some_and(|b| !b.is_ascii_whitespace());
+            let continues =
+                line.get(key.end) == Some(&b':') && line.get(key.end + 1).is_some_and(|b| !b.is_ascii_whitespace());
             xml_namespace_start(line, at - 1).is_some() || !continues
         }
         Some(b'{' | b'(') => !matches!(at.checked_sub(2).map(|i| line[i]), Some(b'$' | b'%')),
@@ -186,7 +198,8 @@ fn can_start_key(line: &[u8], key: Range<usize>) -> bool {
 
 /// For the `:` at `colon`, the `<` opening `<ns:` if it is an XML namespace prefix.
 fn xml_namespace_start(line: &[u8], colon: usize) -> Option<usize> {
-    let prefix = line[..colon].iter().rev().take_while(|b| b.is_ascii_alphanumeric() || **b == b'_' || **b == b'-').count();
+    let prefix =
+        line[..colon].iter().rev().take_while(|b| b.is_ascii_alphanumeric() || **b == b'_' || **b == b'-').count();
     let open = colon.checked_sub(prefix + 1)?;
     (prefix > 0 && line[open] == b'<').then_some(open)
 }

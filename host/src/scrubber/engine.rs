@@ -98,6 +98,8 @@ pub struct Engine {
     /// The rule whose keywords name `PRIVATE KEY-----`: it also redacts the
     /// body lines of a multi-line PEM block ([`super::lines`]).
     private_key: Option<usize>,
+    /// Its keywords' prefilter literals.
+    private_key_literals: Vec<u32>,
     /// Answers for rules that want their plugin's `verify` called.
     verifier: Option<Arc<Verifier>>,
 }
@@ -198,10 +200,15 @@ impl Engine {
                     }
                     Matcher::Regex { .. } if keywords.is_empty() => engine.always.push(index as u32),
                     Matcher::Regex { .. } => {
+                        let names_private_key = engine.private_key.is_none()
+                            && keywords.iter().any(|k| k.to_ascii_uppercase().contains("PRIVATE KEY-----"));
                         for keyword in &keywords {
                             let at = slot(keyword, &mut literals, &mut hits);
                             if !hits[at].rules.contains(&(index as u32)) {
                                 hits[at].rules.push(index as u32);
+                            }
+                            if names_private_key {
+                                engine.private_key_literals.push(at as u32);
                             }
                         }
                     }
@@ -225,7 +232,9 @@ impl Engine {
         if !literals.is_empty() {
             match Prefilter::new(&literals) {
                 Ok(prefilter) => engine.prefilter = Some(prefilter),
-                Err(problem) => errors.push(RuleError { plugin: "(all)".to_owned(), rule: "(keywords)".to_owned(), problem }),
+                Err(problem) => {
+                    errors.push(RuleError { plugin: "(all)".to_owned(), rule: "(keywords)".to_owned(), problem })
+                }
             }
         }
         engine.hits = hits;
@@ -248,14 +257,25 @@ impl Engine {
         self.private_key
     }
 
+    /// Whether an occurrence is of that rule's keywords (a PEM header may
+    /// be on the line).
+    pub fn names_private_key(&self, occurrence: &Occurrence) -> bool {
+        self.private_key_literals.contains(&occurrence.literal)
+    }
+
     /// Find what to redact in `line`. `verify` answers for rules that ask
     /// for it: (rule, candidate) -> is it a secret.
-    pub fn find(&self, line: &str, verify: impl FnMut(&CompiledRule, &str) -> bool) -> Vec<Redaction> {
-        let mut occurrences: Vec<Occurrence> = Vec::new();
+    pub fn find(&self, line: &str, mut verify: impl FnMut(&CompiledRule, &str) -> bool) -> Vec<Redaction> {
+        let mut found: Vec<Redaction> = Vec::new();
+        let mut selected = Selected::default();
         if let Some(prefilter) = &self.prefilter {
-            prefilter.each(line.as_bytes(), |o| occurrences.push(o));
+            prefilter.each(line.as_bytes(), |occurrence| {
+                let start = prefilter.start_of(occurrence);
+                self.on_hit(line, start, occurrence.literal, &mut selected, &mut verify, &mut found);
+            });
         }
-        self.find_at(line, &occurrences, 0, verify)
+        self.run_regexes(line, selected, &mut verify, &mut found);
+        merge(found)
     }
 
     /// Every keyword occurrence in a text of many lines (offsets from its
@@ -278,29 +298,60 @@ impl Engine {
         offset: usize,
         mut verify: impl FnMut(&CompiledRule, &str) -> bool,
     ) -> Vec<Redaction> {
-        let bytes = line.as_bytes();
         let mut found: Vec<Redaction> = Vec::new();
         let mut selected = Selected::default();
-        for &rule in &self.always {
-            selected.insert(rule);
-        }
         if let Some(prefilter) = &self.prefilter {
             for &occurrence in occurrences {
                 let Some(start) = prefilter.start_of(occurrence).checked_sub(offset) else { continue };
-                let action = &self.hits[occurrence.literal as usize];
-                for &rule in &action.rules {
-                    selected.insert(rule);
-                }
-                for &(word, from, key_len) in &action.words {
-                    let at = start + from;
-                    assign::detect(&self.keys, bytes, at..at + key_len, word, |rule, range| {
-                        self.accept(line, rule, range, &mut verify, &mut found)
-                    });
-                }
+                self.on_hit(line, start, occurrence.literal, &mut selected, &mut verify, &mut found);
             }
+        }
+        self.run_regexes(line, selected, &mut verify, &mut found);
+        merge(found)
+    }
+
+    /// A literal found at `start`: note the regex rules it selects and run
+    /// the assignment detector for the key words it is.
+    fn on_hit(
+        &self,
+        line: &str,
+        start: usize,
+        literal: u32,
+        selected: &mut Selected,
+        verify: &mut impl FnMut(&CompiledRule, &str) -> bool,
+        found: &mut Vec<Redaction>,
+    ) {
+        let action = &self.hits[literal as usize];
+        for &rule in &action.rules {
+            selected.insert(rule);
+        }
+        for &(word, from, key_len) in &action.words {
+            let at = start + from;
+            assign::detect(&self.keys, line.as_bytes(), at..at + key_len, word, |rule, range| {
+                self.accept(line, rule, range, verify, found)
+            });
+        }
+    }
+
+    /// Run the selected regex rules (and those without keywords) over `line`.
+    fn run_regexes(
+        &self,
+        line: &str,
+        mut selected: Selected,
+        verify: &mut impl FnMut(&CompiledRule, &str) -> bool,
+        found: &mut Vec<Redaction>,
+    ) {
+        let bytes = line.as_bytes();
+        for &rule in &self.always {
+            selected.insert(rule);
         }
         for index in selected.iter() {
             let Matcher::Regex { regex, secret_group } = &self.rules[index].matcher else { continue };
+            // Most keyword hits do not match; asking first spares building
+            // capture slots for them.
+            if !regex.is_match(bytes) {
+                continue;
+            }
             for captures in regex.captures_iter(bytes) {
                 // Alternatives may each capture their own secret: the group
                 // named, or the first later one that took part.
@@ -308,11 +359,10 @@ impl Engine {
                     continue;
                 };
                 if !already_masked(secret.as_bytes()) {
-                    self.accept(line, index, secret.range(), &mut verify, &mut found);
+                    self.accept(line, index, secret.range(), verify, found);
                 }
             }
         }
-        merge(found)
     }
 
     /// Keep a candidate if the rule's entropy floor and verifier agree.
@@ -371,7 +421,8 @@ impl Engine {
         offset: usize,
     ) -> (Cow<'a, str>, Vec<Redaction>) {
         let mut budget = LineBudget::new();
-        let redactions = self.find_at(line, occurrences, offset, |rule, candidate| self.ask(rule, candidate, &mut budget));
+        let redactions =
+            self.find_at(line, occurrences, offset, |rule, candidate| self.ask(rule, candidate, &mut budget));
         (self.apply(line, &redactions), redactions)
     }
 
@@ -408,9 +459,11 @@ fn compile(rule: &ScrubRule, existing: &[CompiledRule]) -> Result<Matcher, Strin
         }
         return Ok(Matcher::Assignment);
     }
-    let regex = RegexBuilder::new(&rule.pattern).unicode(false).size_limit(REGEX_SIZE_LIMIT).build().map_err(|err| {
-        format!("invalid pattern: {}", err.to_string().lines().last().unwrap_or("error").trim())
-    })?;
+    let regex = RegexBuilder::new(&rule.pattern)
+        .unicode(false)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .build()
+        .map_err(|err| format!("invalid pattern: {}", err.to_string().lines().last().unwrap_or("error").trim()))?;
     let secret_group = rule.secret_group as usize;
     if secret_group >= regex.captures_len() {
         return Err(format!(

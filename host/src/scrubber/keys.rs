@@ -106,7 +106,9 @@ impl KeyWords {
             let parts: Vec<String> = parts.into_iter().filter(|p| !p.is_empty()).map(str::to_ascii_lowercase).collect();
             let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
             if parts.is_empty() || parts.iter().any(|p| !p.bytes().all(|b| b.is_ascii_alphanumeric())) {
-                return Err(format!("keyword {keyword:?}: a key word is letters and digits, with spaces between words"));
+                return Err(format!(
+                    "keyword {keyword:?}: a key word is letters and digits, with spaces between words"
+                ));
             }
             let reach = match marker {
                 Some('!') if parts.len() == 1 => {
@@ -173,12 +175,20 @@ impl KeyWords {
     /// Whether `key` (a range of `line`) names a secret, given a prefilter
     /// hit of `word` at `hit` inside it. `in_query` says the key is a URL
     /// query parameter.
-    pub fn judge(&self, line: &[u8], key: Range<usize>, hit: Range<usize>, word: usize, in_query: bool) -> Option<SecretKey> {
+    pub fn judge(
+        &self,
+        line: &[u8],
+        key: Range<usize>,
+        hit: Range<usize>,
+        word: usize,
+        in_query: bool,
+    ) -> Option<SecretKey> {
         let entry = &self.words[word];
         match entry.reach {
             Reach::Query if !(in_query && hit == key) => return None,
             Reach::EnvSuffix => {
-                let upper = line[key.clone()].iter().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'_');
+                let upper =
+                    line[key.clone()].iter().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'_');
                 if !upper || hit.end != key.end || hit.start <= key.start {
                     return None;
                 }
@@ -276,7 +286,20 @@ mod tests {
 
     fn words() -> KeyWords {
         let mut words = KeyWords::default();
-        let list = ["password", "pass", "secret", "token", "api key", "?code", "*_KEY", "~session", "!id", "!name", "!reset", "!page token"];
+        let list = [
+            "password",
+            "pass",
+            "secret",
+            "token",
+            "api key",
+            "?code",
+            "*_KEY",
+            "~session",
+            "!id",
+            "!name",
+            "!reset",
+            "!page token",
+        ];
         words.add_rule(0, &list.map(str::to_owned)).expect("valid");
         words
     }

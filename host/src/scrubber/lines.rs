@@ -71,7 +71,9 @@ impl Lines {
             } else if mine.is_empty() {
                 emit(line, &[]);
             } else {
-                self.note_begin(line);
+                if mine.iter().any(|o| engine.names_private_key(o)) {
+                    self.note_begin(line);
+                }
                 let (out, redactions) = engine.scrub_scanned(line, mine, offset);
                 emit(&out, &redactions);
             }
@@ -133,7 +135,9 @@ mod tests {
         let engine = engine();
         let mut text = String::new();
         for n in 0..500 {
-            text.push_str(&format!("line {n}\n-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEI{n:04}\n-----END EC PRIVATE KEY-----\n"));
+            text.push_str(&format!(
+                "line {n}\n-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEI{n:04}\n-----END EC PRIVATE KEY-----\n"
+            ));
         }
         text.pop();
         let mut by_line = Lines::new();

@@ -1,13 +1,18 @@
 //! The first pass over every byte: where do any of the rules' literals
-//! (keywords and key words) occur? One Aho-Corasick DFA (ASCII case
+//! (keywords and key words) occur? An Aho-Corasick automaton (ASCII case
 //! insensitive, overlapping semantics) answers it.
 //!
-//! Stepping a DFA is a chain of dependent table loads, so one cursor is
-//! bound by load latency, not by the core's throughput (about 600 MB/s on
-//! the 2-core development machines). A large text is therefore scanned by
-//! four cursors at once, each over its own quarter (plus the longest
-//! literal's length before it, so no occurrence across a boundary is
-//! missed): four independent chains keep the core busy (about 1.1 GB/s).
+//! The automaton is built by the `aho-corasick` crate, then copied into a
+//! table laid out for this one job: byte classes, rows premultiplied by the
+//! class count, and a match flag in each entry, so a step is two loads and
+//! a mask. Stepping a DFA is a chain of dependent loads, bound by their
+//! latency rather than the core's throughput; a large text is therefore
+//! scanned by four cursors at once, each over its own quarter (plus the
+//! longest literal's length before it, so no occurrence across a boundary
+//! is missed). On the 2-core development machines: about 600 MB/s for one
+//! cursor over a line, 2 GB/s for four over a chunk of a log.
+
+use std::collections::HashMap;
 
 use aho_corasick::automaton::{Automaton, StateID};
 use aho_corasick::dfa::DFA;
@@ -22,34 +27,63 @@ pub struct Occurrence {
     pub literal: u32,
 }
 
+/// Set in a transition whose target state completes a literal.
+const MATCH: u32 = 1 << 31;
+/// Below this size a text is scanned by one cursor.
+const INTERLEAVE_FROM: usize = 4096;
+
 /// The compiled literal set.
 #[derive(Debug)]
 pub struct Prefilter {
-    dfa: DFA,
-    start: StateID,
+    /// Byte to class.
+    classes: [u8; 256],
+    /// Classes per state.
+    stride: u32,
+    /// By `row + class`: the next state's row, with [`MATCH`].
+    table: Vec<u32>,
+    /// By state (row / stride): the literals it completes.
+    matches: Vec<Box<[u32]>>,
     /// Length of each literal.
     lengths: Vec<u32>,
     /// Bytes a cursor scans before its quarter (the longest literal, less one).
     overlap: usize,
 }
 
-/// Below this size a text is scanned by one cursor.
-const INTERLEAVE_FROM: usize = 4096;
-
 impl Prefilter {
     /// Compile `literals` (matched ASCII case-insensitively).
     pub fn new(literals: &[String]) -> Result<Self, String> {
+        let fail = |err: &dyn std::fmt::Display| format!("keywords do not compile: {err}");
         let dfa = DFA::builder()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
             .start_kind(StartKind::Unanchored)
             .prefilter(false)
             .build(literals)
-            .map_err(|err| format!("keywords do not compile: {err}"))?;
-        let start = dfa.start_state(Anchored::No).map_err(|err| format!("keywords do not compile: {err}"))?;
+            .map_err(|err| fail(&err))?;
+        let start = dfa.start_state(Anchored::No).map_err(|err| fail(&err))?;
+        let (states, next) = reachable(&dfa, start);
+        if states.len() >= (MATCH as usize) / 256 {
+            return Err("keywords do not compile: too many automaton states".to_owned());
+        }
+        let (classes, stride) = byte_classes(&next);
+        let mut table = vec![0u32; states.len() * stride as usize];
+        for (state, row) in next.iter().enumerate() {
+            for byte in 0..256 {
+                let target = row[byte];
+                let flag = if dfa.is_match(states[target as usize]) { MATCH } else { 0 };
+                table[state * stride as usize + usize::from(classes[byte])] = target * stride | flag;
+            }
+        }
+        let matches = states
+            .iter()
+            .map(|&sid| {
+                let count = if dfa.is_match(sid) { dfa.match_len(sid) } else { 0 };
+                (0..count).map(|i| dfa.match_pattern(sid, i).as_u32()).collect()
+            })
+            .collect();
         let lengths = literals.iter().map(|l| u32::try_from(l.len()).unwrap_or(u32::MAX)).collect();
         let overlap = literals.iter().map(String::len).max().unwrap_or(1).saturating_sub(1);
-        Ok(Self { dfa, start, lengths, overlap })
+        Ok(Self { classes, stride, table, matches, lengths, overlap })
     }
 
     /// Where the occurrence ending at `end` of `literal` starts.
@@ -57,13 +91,18 @@ impl Prefilter {
         (occurrence.end as usize + 1).saturating_sub(self.lengths[occurrence.literal as usize] as usize)
     }
 
+    fn step(&self, row: u32, byte: u8) -> u32 {
+        self.table[(row + u32::from(self.classes[usize::from(byte)])) as usize]
+    }
+
     /// Call `found` with every occurrence in `text`, in order of their end.
     pub fn each(&self, text: &[u8], mut found: impl FnMut(Occurrence)) {
-        let mut state = self.start;
+        let mut row = 0;
         for (at, &byte) in text.iter().enumerate() {
-            state = self.dfa.next_state(Anchored::No, state, byte);
-            if self.dfa.is_special(state) {
-                self.report(state, at, &mut found);
+            let entry = self.step(row, byte);
+            row = entry & !MATCH;
+            if entry & MATCH != 0 {
+                self.report(row, at, &mut found);
             }
         }
     }
@@ -80,20 +119,16 @@ impl Prefilter {
         let begin = [0, quarter - self.overlap, 2 * quarter - self.overlap, 3 * quarter - self.overlap];
         let lanes = begin.map(|b| &text[b..b + steps]);
         let mut found: [Vec<Occurrence>; 4] = Default::default();
-        let mut states = [self.start; 4];
-        let lane_end = [quarter, 2 * quarter, 3 * quarter, 4 * quarter];
+        let (mut r0, mut r1, mut r2, mut r3) = (0u32, 0u32, 0u32, 0u32);
         for (step, (((&b0, &b1), &b2), &b3)) in lanes[0].iter().zip(lanes[1]).zip(lanes[2]).zip(lanes[3]).enumerate() {
-            states[0] = self.dfa.next_state(Anchored::No, states[0], b0);
-            states[1] = self.dfa.next_state(Anchored::No, states[1], b1);
-            states[2] = self.dfa.next_state(Anchored::No, states[2], b2);
-            states[3] = self.dfa.next_state(Anchored::No, states[3], b3);
-            if states.iter().any(|&s| self.dfa.is_special(s)) {
-                for lane in 0..4 {
+            let (e0, e1, e2, e3) = (self.step(r0, b0), self.step(r1, b1), self.step(r2, b2), self.step(r3, b3));
+            (r0, r1, r2, r3) = (e0 & !MATCH, e1 & !MATCH, e2 & !MATCH, e3 & !MATCH);
+            if (e0 | e1 | e2 | e3) & MATCH != 0 {
+                for (lane, entry) in [e0, e1, e2, e3].into_iter().enumerate() {
                     let at = begin[lane] + step;
                     // A cursor reports only what ends in its own quarter.
-                    let owned = at >= lane_end[lane].saturating_sub(quarter) && at < lane_end[lane];
-                    if owned && self.dfa.is_special(states[lane]) {
-                        self.report(states[lane], at, &mut |o| found[lane].push(o));
+                    if entry & MATCH != 0 && at >= lane * quarter && at < (lane + 1) * quarter {
+                        self.report(entry & !MATCH, at, &mut |o| found[lane].push(o));
                     }
                 }
             }
@@ -102,24 +137,56 @@ impl Prefilter {
             out.extend_from_slice(lane);
         }
         // The last cursor goes on over what the quarters left.
-        let mut state = states[3];
+        let mut row = r3;
         for (at, &byte) in text.iter().enumerate().skip(4 * quarter) {
-            state = self.dfa.next_state(Anchored::No, state, byte);
-            if self.dfa.is_special(state) {
-                self.report(state, at, &mut |o| out.push(o));
+            let entry = self.step(row, byte);
+            row = entry & !MATCH;
+            if entry & MATCH != 0 {
+                self.report(row, at, &mut |o| out.push(o));
             }
         }
     }
 
-    fn report(&self, state: StateID, at: usize, found: &mut impl FnMut(Occurrence)) {
-        if !self.dfa.is_match(state) {
-            return;
-        }
-        for index in 0..self.dfa.match_len(state) {
-            let literal = self.dfa.match_pattern(state, index).as_u32();
+    fn report(&self, row: u32, at: usize, found: &mut impl FnMut(Occurrence)) {
+        for &literal in self.matches[(row / self.stride) as usize].iter() {
             found(Occurrence { end: at as u32, literal });
         }
     }
+}
+
+/// Every state reachable from `start`, in order of discovery, and for each
+/// its next state (as an index into that order) on every byte.
+fn reachable(dfa: &DFA, start: StateID) -> (Vec<StateID>, Vec<[u32; 256]>) {
+    let mut index: HashMap<StateID, u32> = HashMap::from([(start, 0)]);
+    let mut states = vec![start];
+    let mut next = Vec::new();
+    let mut at = 0;
+    while at < states.len() {
+        let sid = states[at];
+        let mut row = [0u32; 256];
+        for byte in 0..=255u8 {
+            let target = dfa.next_state(Anchored::No, sid, byte);
+            row[usize::from(byte)] = *index.entry(target).or_insert_with(|| {
+                states.push(target);
+                (states.len() - 1) as u32
+            });
+        }
+        next.push(row);
+        at += 1;
+    }
+    (states, next)
+}
+
+/// Bytes that every state treats alike share a class.
+fn byte_classes(next: &[[u32; 256]]) -> ([u8; 256], u32) {
+    let mut seen: HashMap<Vec<u32>, u8> = HashMap::new();
+    let mut classes = [0u8; 256];
+    for (byte, class) in classes.iter_mut().enumerate() {
+        let column: Vec<u32> = next.iter().map(|row| row[byte]).collect();
+        let fresh = u8::try_from(seen.len()).unwrap_or(u8::MAX);
+        *class = *seen.entry(column).or_insert(fresh);
+    }
+    (classes, u32::try_from(seen.len()).unwrap_or(256))
 }
 
 #[cfg(test)]

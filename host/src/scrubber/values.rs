@@ -282,7 +282,16 @@ mod tests {
 
     #[test]
     fn real_values_are_secrets() {
-        for value in ["J!F9&cWG#SE*i$rz9", "**#a~Aa", "-.**aAa", "/UTMOuFw0ZNC8JaweKOfb5iNbYuftIk9xiFYCnwA", "hunter22", "s3cr3tval", "abc$def", "p@ss~w*rd.!"] {
+        for value in [
+            "J!F9&cWG#SE*i$rz9",
+            "**#a~Aa",
+            "-.**aAa",
+            "/UTMOuFw0ZNC8JaweKOfb5iNbYuftIk9xiFYCnwA",
+            "hunter22",
+            "s3cr3tval",
+            "abc$def",
+            "p@ss~w*rd.!",
+        ] {
             assert!(is_secret(value.as_bytes(), Strength::Strong), "{value} missed");
         }
         assert!(is_secret(b"4/0AX4XfWh7Tq9kLm2", Strength::Weak));

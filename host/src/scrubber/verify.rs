@@ -188,8 +188,12 @@ impl Verifier {
         }
         let asked = Instant::now();
         let (reply, answer) = mpsc::sync_channel(1);
-        let request =
-            Request { plugin: Arc::clone(&worker.plugin), rule: rule.to_owned(), candidate: candidate.to_owned(), reply };
+        let request = Request {
+            plugin: Arc::clone(&worker.plugin),
+            rule: rule.to_owned(),
+            candidate: candidate.to_owned(),
+            reply,
+        };
         let outcome = match worker.requests.try_send(request) {
             Ok(()) => match answer.recv_timeout(remaining) {
                 Ok(Some(verdict)) => Ok(verdict),

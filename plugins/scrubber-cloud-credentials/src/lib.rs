@@ -74,7 +74,8 @@ impl Scrubber for CloudCredentials {
                 "azure-storage-key",
                 "64-byte base64 keys (Azure storage and Cosmos DB keys) assigned to a key (`\"key\": \"...\"`, `primaryKey=`, `az storage account keys list`)",
                 r#"(?i)(?:key\\?["']?\s*[:=]\s*|keyname[^\n]*?value\\?["']?\s*:\s*)\\?["']?([A-Za-z0-9+/]{86}==)(?:[^A-Za-z0-9+/=]|$)"#,
-                &["key"],
+                // The key ends in `==`: a much rarer literal than `key`.
+                &["=="],
             )
             .min_entropy(4.5),
             rule(

@@ -135,19 +135,14 @@ impl Scrubber for CommonSecrets {
                 .verified(),
             ScrubRule::new(
                 "uri-password",
-                r#"(?i)\b[a-z][a-z0-9+.\-]{1,30}://[^\s:/?#@"'<>\\]*:([^\s/?#"<>\\]+)@[^\s/?#@"'<>\\]"#,
+                r#"(?i)\b[a-z][a-z0-9+.\-]{1,30}://(?:[^\s:/?#@"'<>\\]*:([^\s/?#"<>\\]+)|([A-Za-z0-9_\-.~%]{20,}))@[^\s/?#@"'<>\\]"#,
             )
-            .description("Passwords in URIs (any scheme, `mysql+pymysql://` too); the user name stays")
+            .description(
+                "Passwords in URIs (any scheme, `mysql+pymysql://` too; the user name stays), and tokens used as the \
+                 whole user part (`https://TOKEN@host`)",
+            )
             .keywords(&["://"])
             .secret_group(1),
-            ScrubRule::new(
-                "uri-token",
-                r#"(?i)\b(?:https?|git|ssh|wss?|amqps?|rediss?)://([A-Za-z0-9_\-.~%]{20,})@[^\s/?#@"'<>\\]"#,
-            )
-            .description("Tokens used as the whole user part of a URI (`https://TOKEN@host`)")
-            .keywords(&["://"])
-            .secret_group(1)
-            .min_entropy(3.5),
             ScrubRule::new(
                 "mysql-cli-password",
                 r#"\bmysql\w*\b[^\n]*?\s['"]?-p(?:'([^']+)'|"([^"]+)"|([^\s'"\-][^\s'"]*))"#,

@@ -27,6 +27,11 @@ fn main() -> anyhow::Result<()> {
     std::fs::write(dir.join("positives.tsv"), positives)?;
     std::fs::write(dir.join("innocents.tsv"), innocents)?;
     std::fs::write(dir.join("log.txt"), corpus::log(seed, megabytes << 20, 100).join("\n") + "\n")?;
-    println!("{}: {} lines with secrets, {} innocent lines, a {megabytes} MB log", dir.display(), corpus.positives.len(), corpus.innocents.len());
+    println!(
+        "{}: {} lines with secrets, {} innocent lines, a {megabytes} MB log",
+        dir.display(),
+        corpus.positives.len(),
+        corpus.innocents.len()
+    );
     Ok(())
 }

@@ -95,7 +95,15 @@ impl Values {
     }
 
     pub(crate) fn uuid(&mut self) -> String {
-        format!("{}-{}-4{}-{}{}-{}", self.hex(8), self.hex(4), self.hex(3), self.pick(&["8", "9", "a", "b"]), self.hex(3), self.hex(12))
+        format!(
+            "{}-{}-4{}-{}{}-{}",
+            self.hex(8),
+            self.hex(4),
+            self.hex(3),
+            self.pick(&["8", "9", "a", "b"]),
+            self.hex(3),
+            self.hex(12)
+        )
     }
 
     pub(crate) fn object_id(&mut self) -> String {
@@ -107,12 +115,35 @@ impl Values {
     }
 
     pub(crate) fn user(&mut self) -> String {
-        let name = self.pick(&["alice", "bob", "carol", "dave", "erin", "frank", "svc_scanner", "app", "admin", "root", "platform"]);
+        let name = self.pick(&[
+            "alice",
+            "bob",
+            "carol",
+            "dave",
+            "erin",
+            "frank",
+            "svc_scanner",
+            "app",
+            "admin",
+            "root",
+            "platform",
+        ]);
         name.to_owned()
     }
 
     pub(crate) fn host(&mut self) -> String {
-        let name = self.pick(&["db", "mongo-0.mongo", "redis-master", "pg.internal", "mysql-primary", "cache", "broker", "api.example.com", "10.0.3.17", "rabbitmq.platform.svc"]);
+        let name = self.pick(&[
+            "db",
+            "mongo-0.mongo",
+            "redis-master",
+            "pg.internal",
+            "mysql-primary",
+            "cache",
+            "broker",
+            "api.example.com",
+            "10.0.3.17",
+            "rabbitmq.platform.svc",
+        ]);
         name.to_owned()
     }
 
@@ -121,7 +152,14 @@ impl Values {
     }
 
     pub(crate) fn timestamp(&mut self) -> String {
-        format!("2026-11-{:02}T{:02}:{:02}:{:02}.{:03}Z", self.int(1, 28), self.int(0, 23), self.int(0, 59), self.int(0, 59), self.int(0, 999))
+        format!(
+            "2026-11-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+            self.int(1, 28),
+            self.int(0, 23),
+            self.int(0, 59),
+            self.int(0, 59),
+            self.int(0, 999)
+        )
     }
 
     // Credentials by vendor format.
@@ -161,7 +199,12 @@ impl Values {
     pub(crate) fn jwt(&mut self) -> String {
         let alg = self.pick(&["HS256", "RS256", "ES256"]);
         let header = URL_SAFE_NO_PAD.encode(format!("{{\"alg\":\"{alg}\",\"typ\":\"JWT\"}}"));
-        let claims = format!("{{\"sub\":\"{}\",\"iat\":{},\"exp\":{}}}", self.uuid(), self.int(1_700_000_000, 1_800_000_000), self.int(1_800_000_000, 1_900_000_000));
+        let claims = format!(
+            "{{\"sub\":\"{}\",\"iat\":{},\"exp\":{}}}",
+            self.uuid(),
+            self.int(1_700_000_000, 1_800_000_000),
+            self.int(1_800_000_000, 1_900_000_000)
+        );
         let payload = URL_SAFE_NO_PAD.encode(claims);
         let signature = URL_SAFE_NO_PAD.encode(self.bytes(32));
         format!("{header}.{payload}.{signature}")
@@ -260,7 +303,12 @@ impl Values {
     }
 
     pub(crate) fn azure_client_secret(&mut self) -> String {
-        format!("{}{}Q~{}", self.b64url(3), self.int(1, 9), self.from(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_~.-", 34))
+        format!(
+            "{}{}Q~{}",
+            self.b64url(3),
+            self.int(1, 9),
+            self.from(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_~.-", 34)
+        )
     }
 
     pub(crate) fn basic_credential(&mut self) -> String {

@@ -58,7 +58,10 @@ fn generated_corpus_meets_the_recall_and_survival_gate() {
         );
         for (class, secrets, leaked) in &score.classes {
             if *secrets > 0 {
-                report.push_str(&format!("  {class:<22} {:>6.4} ({leaked} of {secrets} leaked)\n", 1.0 - *leaked as f64 / *secrets as f64));
+                report.push_str(&format!(
+                    "  {class:<22} {:>6.4} ({leaked} of {secrets} leaked)\n",
+                    1.0 - *leaked as f64 / *secrets as f64
+                ));
             }
         }
         for (line, secret, output) in score.leaked.iter().take(60) {
@@ -75,16 +78,19 @@ fn generated_corpus_meets_the_recall_and_survival_gate() {
 #[test]
 fn every_rule_matches_its_example() {
     let engine = engine();
-    let text = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/scrubber-rules.tsv"))
-        .expect("rule examples");
+    let text =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/scrubber-rules.tsv"))
+            .expect("rule examples");
     let mut seen = std::collections::BTreeSet::new();
     for entry in text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
         let mut fields = entry.splitn(3, '\t');
-        let (id, secret, line) = (fields.next().expect("id"), fields.next().expect("secret"), fields.next().expect("line"));
+        let (id, secret, line) =
+            (fields.next().expect("id"), fields.next().expect("secret"), fields.next().expect("line"));
         let rule = engine.rules().iter().find(|r| r.id == id).unwrap_or_else(|| panic!("no bundled rule {id}"));
         if let Some(regex) = rule.regex() {
             let found = regex.captures_iter(line.as_bytes()).any(|c| {
-                c.iter().flatten().any(|m| m.as_bytes() == secret.as_bytes()) || c.get(0).is_some_and(|m| m.as_bytes().windows(secret.len()).any(|w| w == secret.as_bytes()))
+                c.iter().flatten().any(|m| m.as_bytes() == secret.as_bytes())
+                    || c.get(0).is_some_and(|m| m.as_bytes().windows(secret.len()).any(|w| w == secret.as_bytes()))
             });
             assert!(found, "rule {id} does not match its example {line:?}");
         }
@@ -101,8 +107,12 @@ fn every_rule_matches_its_example() {
 fn a_multi_line_private_key_loses_every_line() {
     let engine = engine();
     let mut stream = Lines::new();
-    let body = ["MIIEpAIBAAKCAQEAr1x9fQ2Xv7mK3Lz8Wq4Hc0TgY5bJ2nP6sDuVfE1oR9aZyM3kLt", "Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4"];
-    let text = format!("-----BEGIN RSA PRIVATE KEY-----\n{}\n{}\n-----END RSA PRIVATE KEY-----\nnext", body[0], body[1]);
+    let body = [
+        "MIIEpAIBAAKCAQEAr1x9fQ2Xv7mK3Lz8Wq4Hc0TgY5bJ2nP6sDuVfE1oR9aZyM3kLt",
+        "Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4",
+    ];
+    let text =
+        format!("-----BEGIN RSA PRIVATE KEY-----\n{}\n{}\n-----END RSA PRIVATE KEY-----\nnext", body[0], body[1]);
     let out: Vec<String> = text.lines().map(|l| stream.scrub(&engine, l).0.into_owned()).collect();
     for part in body {
         assert!(!out.iter().any(|l| l.contains(&part[..20])), "{out:?}");

@@ -16,9 +16,34 @@ const WORDS: usize = 6;
 /// Words that, between a secret word and a colon, say the value is about
 /// the secret rather than the secret (`token expired at: ...`).
 const BLOCKERS: [&[u8]; 28] = [
-    b"expired", b"expires", b"expiry", b"expiration", b"hash", b"hashed", b"length", b"policy", b"name", b"type",
-    b"url", b"uri", b"path", b"file", b"count", b"format", b"version", b"endpoint", b"header", b"scheme",
-    b"algorithm", b"ttl", b"size", b"rotation", b"missing", b"required", b"not", b"at",
+    b"expired",
+    b"expires",
+    b"expiry",
+    b"expiration",
+    b"hash",
+    b"hashed",
+    b"length",
+    b"policy",
+    b"name",
+    b"type",
+    b"url",
+    b"uri",
+    b"path",
+    b"file",
+    b"count",
+    b"format",
+    b"version",
+    b"endpoint",
+    b"header",
+    b"scheme",
+    b"algorithm",
+    b"ttl",
+    b"size",
+    b"rotation",
+    b"missing",
+    b"required",
+    b"not",
+    b"at",
 ];
 
 /// Verbs that, followed by `to`, introduce a new value (`reset to X`).
@@ -146,7 +171,10 @@ mod tests {
         assert_eq!(after("admin password reset to d$w for user x", "password"), Some(("d$w".into(), Introduced::Weak)));
         assert_eq!(after("ALTER USER x PASSWORD 'p'", "PASSWORD"), Some(("'p'".into(), Introduced::Quoted)));
         assert_eq!(after("unseal key 1: 77b0", "key"), Some(("77b0".into(), Introduced::Weak)));
-        assert_eq!(after("jsonpath='{.data.password}' | base64 -d -> cm1M", "password"), Some(("cm1M".into(), Introduced::Weak)));
+        assert_eq!(
+            after("jsonpath='{.data.password}' | base64 -d -> cm1M", "password"),
+            Some(("cm1M".into(), Introduced::Weak))
+        );
     }
 
     #[test]

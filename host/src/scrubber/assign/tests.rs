@@ -4,11 +4,44 @@
 use super::*;
 
 const WORDS: &[&str] = &[
-    "cookie", "~session", "data key", "x api key", "api key", "passphrase",
-    "password", "passwd", "pwd", "pass", "passphrase", "secret", "token", "api key", "access key",
-    "private key", "secret key", "signing key", "encryption key", "credentials", "credential", "auth",
-    "authorization", "fernet", "signature", "?code", "?key", "?sig", "!id", "!name", "!type", "!length",
-    "!reset", "!expires", "!url", "!file", "!page token", "!next token",
+    "cookie",
+    "~session",
+    "data key",
+    "x api key",
+    "api key",
+    "passphrase",
+    "password",
+    "passwd",
+    "pwd",
+    "pass",
+    "passphrase",
+    "secret",
+    "token",
+    "api key",
+    "access key",
+    "private key",
+    "secret key",
+    "signing key",
+    "encryption key",
+    "credentials",
+    "credential",
+    "auth",
+    "authorization",
+    "fernet",
+    "signature",
+    "?code",
+    "?key",
+    "?sig",
+    "!id",
+    "!name",
+    "!type",
+    "!length",
+    "!reset",
+    "!expires",
+    "!url",
+    "!file",
+    "!page token",
+    "!next token",
 ];
 
 fn words() -> KeyWords {
@@ -111,18 +144,36 @@ fn innocent_lines() {
 
 #[test]
 fn sentences_and_cookies() {
-    redacts("INFO:app.auth.oidc:derived data key p86Cvy/YpgEyBHt932klHGOLJLXNGI0K+jI1NZF0/cw= for tenant 2177ce30", &["p86Cvy/YpgEyBHt932klHGOLJLXNGI0K+jI1NZF0/cw="]);
-    redacts("{'Content-Type': 'text/html; charset=utf-8', 'Set-Cookie': 'session=eyJ1c2VyX2lkIjo1NTc1fQ.Pn8wCA.PK2N0QrKCPc6BAqvvW0N5NPeRSc; Path=/; HttpOnly'}", &["eyJ1c2VyX2lkIjo1NTc1fQ.Pn8wCA.PK2N0QrKCPc6BAqvvW0N5NPeRSc"]);
-    redacts("Cookie: sessionid=6VLtk7ZAOfSUwBy-qbZHATMElMOl_07pVvFPzyRkOCE; theme=dark; lang=en-US", &["6VLtk7ZAOfSUwBy-qbZHATMElMOl_07pVvFPzyRkOCE"]);
+    redacts(
+        "INFO:app.auth.oidc:derived data key p86Cvy/YpgEyBHt932klHGOLJLXNGI0K+jI1NZF0/cw= for tenant 2177ce30",
+        &["p86Cvy/YpgEyBHt932klHGOLJLXNGI0K+jI1NZF0/cw="],
+    );
+    redacts(
+        "{'Content-Type': 'text/html; charset=utf-8', 'Set-Cookie': 'session=eyJ1c2VyX2lkIjo1NTc1fQ.Pn8wCA.PK2N0QrKCPc6BAqvvW0N5NPeRSc; Path=/; HttpOnly'}",
+        &["eyJ1c2VyX2lkIjo1NTc1fQ.Pn8wCA.PK2N0QrKCPc6BAqvvW0N5NPeRSc"],
+    );
+    redacts(
+        "Cookie: sessionid=6VLtk7ZAOfSUwBy-qbZHATMElMOl_07pVvFPzyRkOCE; theme=dark; lang=en-US",
+        &["6VLtk7ZAOfSUwBy-qbZHATMElMOl_07pVvFPzyRkOCE"],
+    );
     redacts("connecting as postgres using password 'pHbmp9wG.t99.n4'", &["pHbmp9wG.t99.n4"]);
     redacts("verifying webhook signature alg=sha256 secret=b'c2VjcmV0MTIz'", &["c2VjcmV0MTIz"]);
     redacts("env: - name: DB_PASSWORD valueFrom: secretKeyRef: {name: db, key: password}", &[]);
     redacts("admin credentials: grafana-admin / Winter8653,.{Nsg", &["Winter8653,.{Nsg"]);
-    redacts("+ kubectl create secret generic db '--from-literal=password=&SSnhzv+yihk+japT7YL5!'", &["&SSnhzv+yihk+japT7YL5!"]);
+    redacts(
+        "+ kubectl create secret generic db '--from-literal=password=&SSnhzv+yihk+japT7YL5!'",
+        &["&SSnhzv+yihk+japT7YL5!"],
+    );
     redacts("+ docker login -u app '--password==QXhz*CGzAB#' ecr", &["=QXhz*CGzAB#"]);
-    redacts("INFO:app.webhooks.slack:X-API-Key: 6654c39d1389c0f7fb8a30abef8737358f5bc645", &["6654c39d1389c0f7fb8a30abef8737358f5bc645"]);
+    redacts(
+        "INFO:app.webhooks.slack:X-API-Key: 6654c39d1389c0f7fb8a30abef8737358f5bc645",
+        &["6654c39d1389c0f7fb8a30abef8737358f5bc645"],
+    );
     redacts("(initial password Saffron242:!PAp)", &["Saffron242:!PAp"]);
-    redacts("+ kubectl create secret generic db '--from-literal=password=7})DZT=F0XY{kL6BDcsk9'", &["7})DZT=F0XY{kL6BDcsk9"]);
+    redacts(
+        "+ kubectl create secret generic db '--from-literal=password=7})DZT=F0XY{kL6BDcsk9'",
+        &["7})DZT=F0XY{kL6BDcsk9"],
+    );
     redacts("MINIO_ROOT_PASSWORD==f=$i+msxLo6gQ#L98Al", &["=f=$i+msxLo6gQ#L98Al"]);
     redacts("key passphrase for /home/deploy/.ssh/id_ed25519: {d6:sUGcIX)Ijs]YDa8.tT", &["{d6:sUGcIX)Ijs]YDa8.tT"]);
     redacts("MountVolume.SetUp failed for volume \"db-credentials\" : secret \"db-credentials\" not found", &[]);

@@ -94,22 +94,42 @@ pub fn operator(line: &[u8], at: usize) -> Option<usize> {
     }
 }
 
+/// The values of one assignment: usually one, several for a list. (Not a
+/// `Vec`: one value must not cost an allocation on the hot path.)
+pub enum Values {
+    /// None or one.
+    One(Option<Value>),
+    /// A list's elements.
+    Many(std::vec::IntoIter<Value>),
+}
+
+impl Iterator for Values {
+    type Item = Value;
+
+    fn next(&mut self) -> Option<Value> {
+        match self {
+            Self::One(value) => value.take(),
+            Self::Many(values) => values.next(),
+        }
+    }
+}
+
 /// The value (or values, for a list) starting at `at`.
-pub fn values(line: &[u8], at: usize, context: Context) -> Vec<Value> {
-    let Some(&first) = line.get(at) else { return Vec::new() };
+pub fn values(line: &[u8], at: usize, context: Context) -> Values {
+    let Some(&first) = line.get(at) else { return Values::One(None) };
     match first {
         b'{' => match braced(line, at, context) {
-            Some(range) => vec![Value { range, marked: false }],
+            Some(range) => Values::One(Some(Value { range, marked: false })),
             // An object is left to its own keys; anything else is bare text.
             None if line.get(at + 1).is_some_and(|b| matches!(b, b'"' | b'\'' | b'\\' | b' ' | b'}' | b'{'))
                 || opens_map(line, at + 1) =>
             {
-                Vec::new()
+                Values::One(None)
             }
-            None => single(line, at, context).into_iter().collect(),
+            None => Values::One(single(line, at, context)),
         },
-        b'[' | b'(' => list(line, at + 1, if first == b'[' { b']' } else { b')' }),
-        _ => single(line, at, context).into_iter().collect(),
+        b'[' | b'(' => Values::Many(list(line, at + 1, if first == b'[' { b']' } else { b')' }).into_iter()),
+        _ => Values::One(single(line, at, context)),
     }
 }
 
@@ -225,10 +245,22 @@ fn list(line: &[u8], mut at: usize, close: u8) -> Vec<Value> {
 /// each `name=value`, up to the end of the header (a quote, an escaped or
 /// real line break). Attributes (`Path=/`, `SameSite=Lax`) are not values.
 pub fn cookies(line: &[u8], at: usize) -> Vec<Value> {
-    const ATTRIBUTES: [&[u8]; 10] =
-        [b"path", b"domain", b"expires", b"max-age", b"samesite", b"httponly", b"secure", b"priority", b"partitioned", b"version"];
+    const ATTRIBUTES: [&[u8]; 10] = [
+        b"path",
+        b"domain",
+        b"expires",
+        b"max-age",
+        b"samesite",
+        b"httponly",
+        b"secure",
+        b"priority",
+        b"partitioned",
+        b"version",
+    ];
     let end = (at..line.len())
-        .find(|&i| matches!(line[i], b'"' | b'\'' | b'\r' | b'\n') || (line[i] == b'\\' && line.get(i + 1) != Some(&b'\\')))
+        .find(|&i| {
+            matches!(line[i], b'"' | b'\'' | b'\r' | b'\n') || (line[i] == b'\\' && line.get(i + 1) != Some(&b'\\'))
+        })
         .unwrap_or(line.len());
     let mut found = Vec::new();
     let mut i = at;
@@ -332,8 +364,19 @@ pub fn followed_by_assignment(line: &[u8], at: usize, operators: &[u8]) -> bool 
 
 /// Authorization schemes whose credential follows a space.
 const SCHEMES: [&[u8]; 13] = [
-    b"bearer", b"basic", b"token", b"bot", b"apikey", b"api-key", b"sso-key", b"ssws", b"jwt", b"oauth", b"hmac",
-    b"negotiate", b"splunk",
+    b"bearer",
+    b"basic",
+    b"token",
+    b"bot",
+    b"apikey",
+    b"api-key",
+    b"sso-key",
+    b"ssws",
+    b"jwt",
+    b"oauth",
+    b"hmac",
+    b"negotiate",
+    b"splunk",
 ];
 
 /// If `range` starts with an authorization scheme and a space, the
