@@ -268,7 +268,7 @@ fn paired_value(line: &[u8], at: usize) -> Option<usize> {
 fn xml_element_value(line: &[u8], at: usize) -> Option<Range<usize>> {
     let rest = &line[at..];
     let close = rest.iter().take(512).position(|&b| b == b'>')?;
-    if rest[..close].iter().any(|&b| b == b'<') || close > 0 && rest[close - 1] == b'/' {
+    if rest[..close].contains(&b'<') || (close > 0 && rest[close - 1] == b'/') {
         return None;
     }
     let start = at + close + 1;

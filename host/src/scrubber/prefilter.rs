@@ -71,7 +71,7 @@ impl Prefilter {
             for byte in 0..256 {
                 let target = row[byte];
                 let flag = if dfa.is_match(states[target as usize]) { MATCH } else { 0 };
-                table[state * stride as usize + usize::from(classes[byte])] = target * stride | flag;
+                table[state * stride as usize + usize::from(classes[byte])] = (target * stride) | flag;
             }
         }
         let matches = states

@@ -91,11 +91,14 @@ impl Skip {
     }
 }
 
-/// Verifier events by (rule, reason), and how often a breaker opened.
-static SKIPPED: LazyLock<Mutex<BTreeMap<(String, Skip), Arc<AtomicU64>>>> = LazyLock::new(Default::default);
-static TRIPS: LazyLock<Mutex<BTreeMap<String, Arc<AtomicU64>>>> = LazyLock::new(Default::default);
+/// Counters by key, each shared so a hot path bumps it without the map lock held long.
+type Counters<K> = Mutex<BTreeMap<K, Arc<AtomicU64>>>;
 
-fn bump<K: Ord + Clone>(map: &Mutex<BTreeMap<K, Arc<AtomicU64>>>, key: K) {
+/// Verifier events by (rule, reason), and how often a breaker opened.
+static SKIPPED: LazyLock<Counters<(String, Skip)>> = LazyLock::new(Default::default);
+static TRIPS: LazyLock<Counters<String>> = LazyLock::new(Default::default);
+
+fn bump<K: Ord + Clone>(map: &Counters<K>, key: K) {
     let mut map = map.lock().unwrap_or_else(PoisonError::into_inner);
     map.entry(key).or_default().fetch_add(1, Ordering::Relaxed);
 }

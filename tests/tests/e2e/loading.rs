@@ -93,6 +93,7 @@ async fn bundled_plugins_load_without_any_directory() {
             "security-tools",
             "session-storage",
             "stuck-scans",
+            "vendor-tokens",
             "vulnerability-sync"
         ]
     );

@@ -66,7 +66,7 @@ async fn live_exposition_passes_promtool_without_findings() {
         "vigil_plugins_loaded{kind=\"check\"} 9",
         "vigil_plugins_loaded{kind=\"watchdog\"} 3",
         "vigil_plugins_loaded{kind=\"index-profile\"} 1",
-        "vigil_plugins_loaded{kind=\"scrubber\"} 2",
+        "vigil_plugins_loaded{kind=\"scrubber\"} 3",
         "vigil_scrubber_redactions_total{rule=\"aws-access-key-id\"} ",
         "vigil_http_requests_total{method=\"GET\",route=\"/health/ready\",status=\"503\"} 1",
         "vigil_http_requests_total{method=\"GET\",route=\"unmatched\",status=\"404\"} 1",
