@@ -13,11 +13,12 @@ pub mod docker;
 pub mod exec;
 mod fs;
 pub mod grants;
-mod log;
+pub mod http;
+pub mod log;
 pub mod mongo;
-mod pending;
 pub mod redis;
 mod store;
+mod types;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -4,6 +4,7 @@
 
 pub mod celery;
 pub mod coordination;
+pub mod policy;
 pub mod webhook;
 
 use std::sync::Arc;
@@ -78,6 +79,11 @@ pub enum Outcome {
         /// Why.
         error: String,
     },
+    /// Not allowed: outside the plugin's `grants.dispatch`, or too large.
+    Refused {
+        /// Why.
+        reason: String,
+    },
 }
 
 impl Outcome {
@@ -88,6 +94,7 @@ impl Outcome {
             Self::Deduplicated => "deduplicated",
             Self::DryRun => "dry_run",
             Self::Failed { .. } => "failed",
+            Self::Refused { .. } => "refused",
         }
     }
 }

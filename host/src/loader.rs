@@ -16,6 +16,9 @@ use crate::runtime::{LoadError, Origin, Plugin, PluginSource, Runtime};
 pub struct LoadFailure {
     /// The plugin's name, when its manifest could be read.
     pub name: Option<String>,
+    /// The version its manifest names, when it could be read (even if it
+    /// did not validate).
+    pub version: Option<String>,
     /// Where it came from.
     pub origin: String,
     /// Why it failed.
@@ -54,7 +57,10 @@ pub fn discover(sources: &PluginSources) -> (Vec<PluginSource>, Vec<LoadFailure>
                     let source = PluginSource { manifest, origin, wasm: Arc::from(bundled.component) };
                     found.insert(source.manifest.name.clone(), source);
                 }
-                Err(err) => failures.push(LoadFailure { name: None, origin: origin.to_string(), error: err.into() }),
+                Err(err) => {
+                    let (name, version) = identity(bundled.manifest);
+                    failures.push(LoadFailure { name, version, origin: origin.to_string(), error: err.into() });
+                }
             }
         }
     }
@@ -72,11 +78,11 @@ pub fn discover(sources: &PluginSources) -> (Vec<PluginSource>, Vec<LoadFailure>
                     }
                     found.insert(source.manifest.name.clone(), source);
                 }
-                Err((name, error)) => failures.push(LoadFailure {
-                    name,
-                    origin: plugin_dir.join(MANIFEST_FILE).display().to_string(),
-                    error,
-                }),
+                Err(failed) => {
+                    let ((name, version), error) = *failed;
+                    let origin = plugin_dir.join(MANIFEST_FILE).display().to_string();
+                    failures.push(LoadFailure { name, version, origin, error });
+                }
             }
         }
     }
@@ -107,7 +113,8 @@ pub fn apply_config(sources: Vec<PluginSource>, config: &DaemonConfig) -> (Vec<P
                 manifest.name, manifest.name
             );
             let error = ManifestError { source_name: origin.clone(), problem };
-            failures.push(LoadFailure { name: Some(manifest.name.clone()), origin, error: error.into() });
+            let (name, version) = (Some(manifest.name.clone()), Some(manifest.version.clone()));
+            failures.push(LoadFailure { name, version, origin, error: error.into() });
             continue;
         }
         if let Some(critical) = &config.critical_checks {
@@ -118,7 +125,8 @@ pub fn apply_config(sources: Vec<PluginSource>, config: &DaemonConfig) -> (Vec<P
             Err(problem) => {
                 let origin = source.origin.to_string();
                 let error = ManifestError { source_name: origin.clone(), problem };
-                failures.push(LoadFailure { name: Some(source.manifest.name.clone()), origin, error: error.into() });
+                let (name, version) = (Some(source.manifest.name.clone()), Some(source.manifest.version.clone()));
+                failures.push(LoadFailure { name, version, origin, error: error.into() });
             }
         }
     }
@@ -131,9 +139,9 @@ pub async fn load(runtime: &Runtime, sources: Vec<PluginSource>) -> LoadReport {
     for source in sources {
         let runtime = runtime.clone();
         tasks.spawn(async move {
-            let name = source.manifest.name.clone();
+            let (name, version) = (Some(source.manifest.name.clone()), Some(source.manifest.version.clone()));
             let origin = source.origin.to_string();
-            runtime.prepare(source).await.map_err(|error| LoadFailure { name: Some(name), origin, error })
+            runtime.prepare(source).await.map_err(|error| LoadFailure { name, version, origin, error })
         });
     }
     let mut report = LoadReport::default();
@@ -191,6 +199,7 @@ fn plugin_dirs(dir: &Path, failures: &mut Vec<LoadFailure>) -> Vec<PathBuf> {
         Err(error) => {
             failures.push(LoadFailure {
                 name: None,
+                version: None,
                 origin: dir.display().to_string(),
                 error: LoadError::Read { source_name: dir.display().to_string(), path: dir.to_path_buf(), error },
             });
@@ -199,16 +208,30 @@ fn plugin_dirs(dir: &Path, failures: &mut Vec<LoadFailure>) -> Vec<PathBuf> {
     }
 }
 
+/// A plugin's name and version, as far as its manifest tells them.
+pub type Identity = (Option<String>, Option<String>);
+
 /// Read one plugin directory.
-pub fn read_source(dir: &Path) -> Result<PluginSource, (Option<String>, LoadError)> {
-    let manifest = Manifest::load(dir).map_err(|err| (None, err.into()))?;
+pub fn read_source(dir: &Path) -> Result<PluginSource, Box<(Identity, LoadError)>> {
+    let manifest = Manifest::load(dir).map_err(|err| {
+        let text = std::fs::read_to_string(dir.join(MANIFEST_FILE)).unwrap_or_default();
+        Box::new((identity(&text), err.into()))
+    })?;
     let path = dir.join(&manifest.component);
     let origin = Origin::Directory(dir.to_path_buf());
     match std::fs::read(&path) {
         Ok(bytes) => Ok(PluginSource { manifest, origin, wasm: Arc::from(bytes) }),
         Err(error) => {
-            let name = Some(manifest.name.clone());
-            Err((name, LoadError::Read { source_name: origin.to_string(), path, error }))
+            let identity = (Some(manifest.name.clone()), Some(manifest.version.clone()));
+            Err(Box::new((identity, LoadError::Read { source_name: origin.to_string(), path, error })))
         }
     }
+}
+
+/// `name` and `version` from manifest text that is TOML but not a valid
+/// manifest, so a rejected version is reported by what it calls itself.
+fn identity(text: &str) -> Identity {
+    let Ok(table) = text.parse::<toml::Table>() else { return (None, None) };
+    let field = |key: &str| table.get(key).and_then(toml::Value::as_str).map(str::to_owned);
+    (field("name"), field("version"))
 }

@@ -124,6 +124,46 @@ pub struct Limits {
     /// a Python one about 14).
     #[serde(default = "default_instances")]
     pub instances: u32,
+    /// Log lines per second the plugin may write, on average (at most 1,000).
+    #[serde(default = "default_log_lines_per_second")]
+    pub log_lines_per_second: u32,
+    /// Log lines the plugin may write in a burst above that rate (at most 10,000).
+    #[serde(default = "default_log_burst")]
+    pub log_burst: u32,
+    /// Longest log message kept, in bytes; the rest is cut (at most 16,384).
+    #[serde(default = "default_log_line_bytes")]
+    pub log_line_bytes: u32,
+    /// Largest HTTP response body the plugin may read, in KiB (at most 16,384).
+    #[serde(default = "default_http_body_kib")]
+    pub http_body_kib: u32,
+}
+
+/// Host maxima for [`Limits`]: no manifest raises a limit past these.
+pub mod maxima {
+    /// `log_lines_per_second`.
+    pub const LOG_LINES_PER_SECOND: u32 = 1_000;
+    /// `log_burst`.
+    pub const LOG_BURST: u32 = 10_000;
+    /// `log_line_bytes`.
+    pub const LOG_LINE_BYTES: u32 = 16 * 1024;
+    /// `http_body_kib`.
+    pub const HTTP_BODY_KIB: u32 = 16 * 1024;
+}
+
+fn default_log_lines_per_second() -> u32 {
+    50
+}
+
+fn default_log_burst() -> u32 {
+    500
+}
+
+fn default_log_line_bytes() -> u32 {
+    4096
+}
+
+fn default_http_body_kib() -> u32 {
+    1024
 }
 
 fn default_memory_mib() -> u32 {
@@ -144,6 +184,10 @@ impl Default for Limits {
             memory_mib: default_memory_mib(),
             table_elements: default_table_elements(),
             instances: default_instances(),
+            log_lines_per_second: default_log_lines_per_second(),
+            log_burst: default_log_burst(),
+            log_line_bytes: default_log_line_bytes(),
+            http_body_kib: default_http_body_kib(),
         }
     }
 }
@@ -164,9 +208,24 @@ pub struct Grants {
     /// Programs the plugin may run (bare names looked up on PATH, or absolute paths).
     #[serde(default)]
     pub exec: Vec<String>,
-    /// Hosts (`host` or `host:port`) the plugin may GET from.
+    /// URLs the plugin may GET or HEAD: `scheme://host[:port][/path-prefix]`
+    /// (the prefix matches whole path segments), or a bare `host` or
+    /// `host:port` for any scheme and path.
     #[serde(default)]
     pub http: Vec<String>,
+    /// Address ranges (`127.0.0.0/8`, `fd00::/8`) that granted HTTP names may
+    /// resolve to although they are loopback, link-local (cloud metadata),
+    /// unspecified or multicast addresses, which are refused otherwise.
+    #[serde(default)]
+    pub http_networks: Vec<String>,
+    /// Tasks a watchdog may dispatch: exact names, or `module.*` for every
+    /// task of a module.
+    #[serde(default)]
+    pub dispatch: Vec<String>,
+    /// Queues its dispatches may name; without it, only the dispatcher's
+    /// default queue.
+    #[serde(default)]
+    pub queues: Vec<String>,
     /// Collections (`database.collection`) the plugin may read.
     #[serde(default)]
     pub store: Vec<String>,
@@ -243,6 +302,17 @@ impl Manifest {
                 humantime::format_duration(self.interval)
             ));
         }
+        let limits = &self.limits;
+        for (field, value, max) in [
+            ("limits.log_lines_per_second", limits.log_lines_per_second, maxima::LOG_LINES_PER_SECOND),
+            ("limits.log_burst", limits.log_burst, maxima::LOG_BURST),
+            ("limits.log_line_bytes", limits.log_line_bytes, maxima::LOG_LINE_BYTES),
+            ("limits.http_body_kib", limits.http_body_kib, maxima::HTTP_BODY_KIB),
+        ] {
+            if value == 0 || value > max {
+                return Err(format!("field `{field}`: {value} is out of range (1 to {max}, the host's maximum)"));
+            }
+        }
         if !(1..=4096).contains(&self.limits.memory_mib) {
             return Err(format!("field `limits.memory_mib`: {} is out of range (1 to 4096)", self.limits.memory_mib));
         }
@@ -259,13 +329,33 @@ impl Manifest {
             ("grants.mongo", &self.grants.mongo),
             ("grants.exec", &self.grants.exec),
             ("grants.http", &self.grants.http),
+            ("grants.http_networks", &self.grants.http_networks),
             ("grants.store", &self.grants.store),
+            ("grants.dispatch", &self.grants.dispatch),
+            ("grants.queues", &self.grants.queues),
         ] {
             if let Some(bad) = items.iter().find(|item| item.trim().is_empty() || item.contains(char::is_whitespace)) {
                 return Err(format!("field `{field}`: {bad:?} is not a valid entry"));
             }
         }
-        if let Some(bad) = self.grants.store.iter().find(|c| c.split('.').filter(|p| !p.is_empty()).count() < 2) {
+        if (!self.grants.dispatch.is_empty() || !self.grants.queues.is_empty()) && self.kind != PluginKind::Watchdog {
+            return Err(format!("field `grants.dispatch`: only watchdogs dispatch, this plugin is a {}", self.kind));
+        }
+        if let Some(bad) = self.grants.dispatch.iter().find(|task| !is_task_pattern(task)) {
+            return Err(format!(
+                "field `grants.dispatch`: {bad:?} is not a task name (`app.tasks.sync`) or a module (`app.tasks.*`)"
+            ));
+        }
+        for entry in &self.grants.http {
+            if !is_placeholder(entry) {
+                crate::capabilities::http::Grant::parse(entry).map_err(|err| format!("field `grants.http`: {err}"))?;
+            }
+        }
+        for entry in &self.grants.http_networks {
+            crate::capabilities::http::Network::parse(entry)
+                .map_err(|err| format!("field `grants.http_networks`: {err}"))?;
+        }
+        if let Some(bad) = self.grants.store.iter().find(|c| !is_placeholder(c) && !is_collection(c)) {
             return Err(format!("field `grants.store`: {bad:?} must be `database.collection`"));
         }
         if let Some(bad) =
@@ -276,9 +366,10 @@ impl Manifest {
         Ok(())
     }
 
-    /// Replace `${name}` placeholders in `[config]` strings and `[grants]`
-    /// entries with `vars` (from `[endpoints]` in `vigil.toml`). A grant
-    /// entry that resolves to nothing is dropped.
+    /// Replace `${name}` placeholders in `[config]` strings (nested tables
+    /// and arrays too) and every `[grants]` entry with `vars` (from
+    /// `[endpoints]` in `vigil.toml`). A grant entry that resolves to nothing
+    /// is dropped: a grant of an unconfigured endpoint grants nothing.
     pub fn substitute(&mut self, vars: &BTreeMap<&'static str, String>) -> Result<(), String> {
         fn expand(text: &str, vars: &BTreeMap<&'static str, String>, field: &str) -> Result<String, String> {
             let mut out = String::new();
@@ -298,17 +389,50 @@ impl Manifest {
             out.push_str(rest);
             Ok(out)
         }
-        for (key, value) in self.config.iter_mut() {
-            if let toml::Value::String(text) = value {
-                *text = expand(text, vars, &format!("config.{key}"))?;
+        fn expand_value(
+            value: &mut toml::Value,
+            vars: &BTreeMap<&'static str, String>,
+            field: &str,
+        ) -> Result<(), String> {
+            match value {
+                toml::Value::String(text) => *text = expand(text, vars, field)?,
+                toml::Value::Array(items) => {
+                    for (i, item) in items.iter_mut().enumerate() {
+                        expand_value(item, vars, &format!("{field}[{i}]"))?;
+                    }
+                }
+                toml::Value::Table(table) => {
+                    for (key, item) in table.iter_mut() {
+                        expand_value(item, vars, &format!("{field}.{key}"))?;
+                    }
+                }
+                _ => {}
             }
+            Ok(())
+        }
+        for (key, value) in self.config.iter_mut() {
+            expand_value(value, vars, &format!("config.{key}"))?;
         }
         let grants = &mut self.grants;
-        for (field, list) in [("grants.exec", &mut grants.exec), ("grants.http", &mut grants.http)] {
+        for (field, list) in [
+            ("grants.exec", &mut grants.exec),
+            ("grants.http", &mut grants.http),
+            ("grants.http_networks", &mut grants.http_networks),
+            ("grants.mongo", &mut grants.mongo),
+            ("grants.store", &mut grants.store),
+            ("grants.dispatch", &mut grants.dispatch),
+            ("grants.queues", &mut grants.queues),
+        ] {
             for item in list.iter_mut() {
                 *item = expand(item, vars, field)?;
             }
             list.retain(|item| !item.is_empty());
+        }
+        if let Some(bad) = grants.store.iter().find(|c| !is_collection(c)) {
+            return Err(format!("field `grants.store`: {bad:?} must be `database.collection`"));
+        }
+        for entry in &grants.http {
+            crate::capabilities::http::Grant::parse(entry).map_err(|err| format!("field `grants.http`: {err}"))?;
         }
         let mut fs = Vec::new();
         for dir in &grants.fs {
@@ -334,6 +458,20 @@ impl Manifest {
 
 fn is_placeholder(text: &str) -> bool {
     text.starts_with("${")
+}
+
+fn is_collection(name: &str) -> bool {
+    name.split('.').filter(|p| !p.is_empty()).count() >= 2
+}
+
+/// `app.tasks.sync_all` or `app.tasks.*`: dotted identifiers, a `*` only as
+/// the whole last part.
+fn is_task_pattern(task: &str) -> bool {
+    let parts: Vec<&str> = task.split('.').collect();
+    parts.iter().enumerate().all(|(i, part)| {
+        (*part == "*" && i == parts.len() - 1 && i > 0)
+            || (!part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
+    })
 }
 
 #[cfg(test)]

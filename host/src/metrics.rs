@@ -55,6 +55,7 @@ pub struct Metrics {
     check_duration: HistogramVec,
     plugin_traps: IntCounterVec,
     capability_refusals: IntCounterVec,
+    plugin_log_dropped: IntCounterVec,
     plugins_loaded: IntGaugeVec,
     plugins_failed: IntGauge,
     plugin_reloads: IntCounterVec,
@@ -96,6 +97,11 @@ impl Metrics {
             "plugin_reloads_total",
             "Plugin versions swapped in (success) or rejected (failure) by a reload.",
             &["outcome"],
+        )?;
+        let plugin_log_dropped = counter(
+            "plugin_log_lines_dropped_total",
+            "Plugin log lines dropped because the plugin wrote over its log quota.",
+            &["plugin"],
         )?;
         let config_reloads = counter(
             "config_reloads_total",
@@ -159,6 +165,7 @@ impl Metrics {
             check_duration,
             plugin_traps,
             capability_refusals,
+            plugin_log_dropped,
             plugins_loaded,
             plugins_failed,
             plugin_reloads,
@@ -216,6 +223,11 @@ impl Metrics {
     /// A capability call was refused.
     pub fn capability_refused(&self, plugin: &str, capability: &str) {
         self.capability_refusals.with_label_values(&[plugin, capability]).inc();
+    }
+
+    /// A plugin log line was dropped by its quota.
+    pub fn plugin_log_dropped(&self, plugin: &str) {
+        self.plugin_log_dropped.with_label_values(&[plugin]).inc();
     }
 
     /// A plugin set was loaded.

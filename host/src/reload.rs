@@ -226,7 +226,10 @@ impl Daemon {
                 current.plugins.iter().find(|p| p.origin.to_string() == failure.origin).map(|p| p.name().to_owned())
             });
             match known {
-                Some(name) => reject(name, "unknown".to_owned(), failure.origin.clone(), failure.error.to_string()),
+                Some(name) => {
+                    let version = failure.version.clone().unwrap_or_else(|| "unknown".to_owned());
+                    reject(name, version, failure.origin.clone(), failure.error.to_string())
+                }
                 None => unrelated.push(failure),
             }
         }

@@ -82,9 +82,21 @@ pub struct CoordinationView {
     pub target: &'static str,
 }
 
+/// What a watchdog plugin's dispatches may be.
+#[derive(Debug, Clone)]
+pub struct DispatchLimits {
+    /// Largest `args-json`, `kwargs-json` or text field of a finding, in bytes.
+    pub max_payload_bytes: usize,
+    /// The queue requests that name none go to.
+    pub default_queue: String,
+}
+
 /// The watchdog.
 pub struct Watchdog {
     dispatcher: Dispatcher,
+    limits: DispatchLimits,
+    /// Where refused dispatches are counted as capability refusals.
+    refusals: Arc<crate::metrics::Metrics>,
     coordination: Arc<Coordination>,
     replica: String,
     dry_run: bool,
@@ -102,6 +114,17 @@ fn severity(severity: Severity) -> &'static str {
     }
 }
 
+/// Cut `text` to at most `max` bytes, on a character boundary.
+fn clip(text: &mut String, max: usize) {
+    if text.len() > max {
+        let mut end = max;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+}
+
 fn unix_now() -> f64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs_f64()
 }
@@ -115,16 +138,21 @@ pub fn replica_name() -> String {
 
 impl Watchdog {
     /// A watchdog dispatching through `dispatcher`.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         dispatcher: Dispatcher,
+        limits: DispatchLimits,
         coordination: Arc<Coordination>,
         replica: String,
         dry_run: bool,
         lease: Duration,
         metrics: WatchdogMetrics,
+        refusals: Arc<crate::metrics::Metrics>,
     ) -> Self {
         let watchdog = Self {
             dispatcher,
+            limits,
+            refusals,
             coordination,
             replica,
             dry_run,
@@ -181,7 +209,7 @@ impl Watchdog {
         let evaluated_at = unix_now();
         let outcome = plugin.evaluate().await;
         let (findings, error) = match outcome {
-            Ok(findings) => (self.handle(plugin.name(), findings).await, None),
+            Ok(findings) => (self.handle(plugin, findings).await, None),
             Err(fault) => {
                 tracing::warn!(plugin = plugin.name(), %fault, "watchdog evaluation failed");
                 (Vec::new(), Some(fault.to_string()))
@@ -208,18 +236,30 @@ impl Watchdog {
         reports
     }
 
-    async fn handle(&self, plugin: &str, findings: Vec<types::Finding>) -> Vec<FindingView> {
+    async fn handle(&self, plugin: &Plugin, findings: Vec<types::Finding>) -> Vec<FindingView> {
+        let max = self.limits.max_payload_bytes;
         let mut views = Vec::with_capacity(findings.len());
-        for finding in findings {
+        for mut finding in findings {
+            // A field over the cap refuses the finding's dispatch; the
+            // report keeps what fits.
+            let oversized = finding.dispatch.as_ref().and_then(|d| dispatch::policy::oversized(&finding, d, max));
+            let oversized = oversized.or_else(|| {
+                [("rule", finding.rule.len()), ("subject", finding.subject.len()), ("detail", finding.detail.len())]
+                    .into_iter()
+                    .find(|(_, size)| *size > max)
+            });
+            for field in [&mut finding.rule, &mut finding.subject, &mut finding.detail] {
+                clip(field, max);
+            }
             tracing::info!(
-                plugin,
+                plugin = plugin.name(),
                 rule = finding.rule,
                 subject = finding.subject,
                 detail = finding.detail,
                 "watchdog finding"
             );
             let dispatch = match finding.dispatch {
-                Some(wanted) => Some(self.dispatch(&finding.rule, wanted).await),
+                Some(wanted) => Some(self.dispatch(plugin, &finding.rule, wanted, oversized).await),
                 None => None,
             };
             views.push(FindingView {
@@ -233,7 +273,46 @@ impl Watchdog {
         views
     }
 
-    async fn dispatch(&self, rule: &str, wanted: types::DispatchRequest) -> DispatchView {
+    async fn dispatch(
+        &self,
+        plugin: &Plugin,
+        rule: &str,
+        wanted: types::DispatchRequest,
+        oversized: Option<(&'static str, usize)>,
+    ) -> DispatchView {
+        let target = if self.dry_run { "log" } else { self.dispatcher.target() };
+        let max = self.limits.max_payload_bytes;
+        let refusal = match oversized {
+            Some((field, size)) => Some(format!("{field} is {size} bytes, over the {max}-byte limit")),
+            None => dispatch::policy::allowed(
+                &plugin.manifest.grants,
+                &wanted.task,
+                wanted.queue.as_deref(),
+                &self.limits.default_queue,
+            )
+            .err(),
+        };
+        if let Some(reason) = refusal {
+            let mut task = wanted.task;
+            clip(&mut task, 256);
+            tracing::warn!(plugin = plugin.name(), rule, task, reason, "dispatch refused");
+            self.refusals.capability_refused(plugin.name(), "dispatch");
+            self.metrics.dispatched(rule, target, "refused");
+            let mut dedupe_key = wanted.dedupe_key;
+            clip(&mut dedupe_key, 256);
+            let request = dispatch::Request {
+                rule: rule.to_owned(),
+                task,
+                args: serde_json::Value::Null,
+                kwargs: serde_json::Value::Null,
+                queue: wanted.queue.map(|mut q| {
+                    clip(&mut q, 256);
+                    q
+                }),
+                dedupe_key,
+            };
+            return DispatchView { request, target, outcome: Outcome::Refused { reason } };
+        }
         let parse = |text: &str, what: &str| {
             serde_json::from_str::<serde_json::Value>(text).map_err(|err| format!("{what} is not JSON: {err}"))
         };
@@ -248,7 +327,6 @@ impl Watchdog {
             queue: wanted.queue,
             dedupe_key: wanted.dedupe_key,
         };
-        let target = if self.dry_run { "log" } else { self.dispatcher.target() };
         let outcome = match parsed {
             Err(error) => Outcome::Failed { error },
             Ok(_) => self.dispatcher.dispatch(&request, self.dry_run).await,
@@ -333,6 +411,17 @@ pub fn from_config(
     };
     let replica = replica_name();
     let dispatcher = Dispatcher::new(target, Arc::clone(&coordination), settings.cooldown, replica.clone());
-    let metrics = WatchdogMetrics::new(metrics)?;
-    Ok(Watchdog::new(dispatcher, coordination, replica, settings.dry_run, settings.lease, metrics))
+    let limits =
+        DispatchLimits { max_payload_bytes: settings.max_payload_bytes, default_queue: settings.default_queue.clone() };
+    let watchdog_metrics = WatchdogMetrics::new(metrics)?;
+    Ok(Watchdog::new(
+        dispatcher,
+        limits,
+        coordination,
+        replica,
+        settings.dry_run,
+        settings.lease,
+        watchdog_metrics,
+        Arc::clone(&services.metrics),
+    ))
 }

@@ -45,22 +45,6 @@ pub fn exec(grants: &Grants, program: &str) -> Result<(), Refusal> {
     if grants.exec.iter().any(|granted| granted == program) { Ok(()) } else { Err(refuse("exec", program)) }
 }
 
-/// A URL's `host` or `host:port` must be listed.
-pub fn http(grants: &Grants, url: &str) -> Result<(), Refusal> {
-    let authority =
-        url.split_once("://").map(|(_, rest)| rest).unwrap_or(url).split(['/', '?', '#']).next().unwrap_or_default();
-    // Userinfo in a URL is never granted: it would smuggle credentials.
-    if authority.contains('@') {
-        return Err(refuse("http", url));
-    }
-    let host = authority.rsplit_once(':').map(|(host, _)| host).unwrap_or(authority);
-    if grants.http.iter().any(|granted| granted == authority || granted == host) {
-        Ok(())
-    } else {
-        Err(refuse("http", url))
-    }
-}
-
 /// A collection must be listed as `database.collection`.
 pub fn store(grants: &Grants, collection: &str) -> Result<(), Refusal> {
     if grants.store.iter().any(|granted| granted == collection) { Ok(()) } else { Err(refuse("store", collection)) }
@@ -86,7 +70,6 @@ mod tests {
     fn grants() -> Grants {
         Grants {
             exec: vec!["trivy".into()],
-            http: vec!["127.0.0.1:8000".into(), "api.internal".into()],
             store: vec!["cspm.scan_runs".into()],
             fs: vec![PathBuf::from("/data/scf")],
             ..Grants::default()
@@ -98,15 +81,6 @@ mod tests {
         assert!(exec(&grants(), "trivy").is_ok());
         assert_eq!(exec(&grants(), "sh").unwrap_err().to_string(), "exec: \"sh\" is not granted to this plugin");
         assert!(exec(&grants(), "/usr/bin/trivy").is_err());
-    }
-
-    #[test]
-    fn http_matches_authority_or_host() {
-        assert!(http(&grants(), "http://127.0.0.1:8000/health").is_ok());
-        assert!(http(&grants(), "https://api.internal:443/x").is_ok());
-        assert!(http(&grants(), "http://127.0.0.1:9000/").is_err());
-        assert!(http(&grants(), "http://user:pw@api.internal/").is_err());
-        assert!(http(&grants(), "http://evil.example/?api.internal").is_err());
     }
 
     #[test]

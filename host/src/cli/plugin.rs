@@ -84,7 +84,7 @@ pub async fn execute(command: PluginCommand) -> anyhow::Result<ExitCode> {
 async fn test(args: TestArgs) -> anyhow::Result<ExitCode> {
     telemetry::init(&crate::config::LogConfig::one_shot("warn"))?;
     let dir = plugin_dir(&args.path);
-    let mut source = loader::read_source(&dir).map_err(|(_, err)| anyhow::anyhow!("{err}"))?;
+    let mut source = loader::read_source(&dir).map_err(|failed| anyhow::anyhow!("{}", failed.1))?;
     for pair in &args.config {
         let (key, value) = pair.split_once('=').with_context(|| format!("--config {pair:?}: expected KEY=VALUE"))?;
         source.manifest.config.insert(key.trim().to_owned(), parse_value(value));

@@ -14,7 +14,8 @@ use crate::watchdog::RuleReport;
 #[derive(Debug, Subcommand)]
 pub enum WatchdogCommand {
     /// Evaluate every watchdog plugin once and exit: 0 when every rule ran
-    /// and every dispatch went out (or was deduplicated), 1 otherwise.
+    /// and every dispatch went out (or was deduplicated, or only printed),
+    /// 1 when a rule failed or a dispatch failed or was refused.
     Run(RunArgs),
 }
 
@@ -49,9 +50,12 @@ pub async fn execute(command: WatchdogCommand) -> anyhow::Result<ExitCode> {
     let reports = daemon.watchdog.evaluate_all(&set.plugins).await;
     let healthy = reports.iter().all(|r| {
         r.error.is_none()
-            && r.findings
-                .iter()
-                .all(|f| !matches!(f.dispatch.as_ref().map(|d| &d.outcome), Some(Outcome::Failed { .. })))
+            && r.findings.iter().all(|f| {
+                !matches!(
+                    f.dispatch.as_ref().map(|d| &d.outcome),
+                    Some(Outcome::Failed { .. } | Outcome::Refused { .. })
+                )
+            })
     });
     match args.format {
         OutputFormat::Json => print_json(&serde_json::json!({
@@ -90,6 +94,7 @@ fn print_text(reports: &[RuleReport]) {
                     Outcome::Deduplicated => "deduplicated (already dispatched within the cooldown)".to_owned(),
                     Outcome::DryRun => "dry run: not sent".to_owned(),
                     Outcome::Failed { error } => format!("FAILED: {error}"),
+                    Outcome::Refused { reason } => format!("REFUSED: {reason}"),
                 };
                 println!(
                     "      -> {} {}{} via {} [{}]: {outcome}",

@@ -47,6 +47,11 @@ pub struct Endpoints {
     /// Deadline of one backend call (a ping, a command, a query).
     #[serde(default = "default_call_timeout", with = "humantime_serde")]
     pub call_timeout: Duration,
+    /// The platform API's health endpoint (`http://api:8000/health`), without
+    /// credentials: the bundled `api-health` check is granted this URL (and
+    /// nothing while it is unset).
+    #[serde(default)]
+    pub api_health_url: Option<String>,
 }
 
 fn default_read_preference() -> String {
@@ -69,6 +74,7 @@ impl Default for Endpoints {
             snapshot_dir: None,
             read_preference: default_read_preference(),
             call_timeout: default_call_timeout(),
+            api_health_url: None,
         }
     }
 }
@@ -87,6 +93,7 @@ impl Endpoints {
             .unwrap_or_default();
         vars.insert("scf_workbook", workbook);
         vars.insert("docker_host", self.docker_host.clone().unwrap_or_default());
+        vars.insert("api_health_url", self.api_health_url.clone().unwrap_or_default());
         vars
     }
 }

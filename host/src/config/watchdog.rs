@@ -56,6 +56,14 @@ pub struct WatchdogConfig {
     /// Webhook retries after the first attempt (connection errors and 5xx).
     #[serde(default = "default_webhook_retries")]
     pub webhook_retries: u32,
+    /// Largest `args-json`, `kwargs-json` or text field of a finding, in
+    /// bytes; a dispatch with a larger one is refused (the finding is kept).
+    #[serde(default = "default_max_payload_bytes")]
+    pub max_payload_bytes: usize,
+}
+
+fn default_max_payload_bytes() -> usize {
+    64 * 1024
 }
 
 fn default_true() -> bool {
@@ -95,6 +103,7 @@ impl Default for WatchdogConfig {
             webhook_url: None,
             webhook_timeout: default_webhook_timeout(),
             webhook_retries: default_webhook_retries(),
+            max_payload_bytes: default_max_payload_bytes(),
         }
     }
 }

@@ -334,7 +334,14 @@ impl Plugin {
         };
         let remaining = deadline.saturating_sub(started.elapsed());
         let Live { store, exports } = &mut live;
+        store.data_mut().deadline = Some(started + deadline);
         let outcome = tokio::time::timeout(remaining, call(exports, store)).await;
+        let context = &self.context;
+        crate::capabilities::log::report_dropped(
+            &context.name,
+            context.log_quota.flush(Instant::now()),
+            context.log_limits,
+        );
         match outcome {
             Err(_) => Err(Fault::Timeout(deadline)),
             Ok(Err(fault)) => {

@@ -2,6 +2,7 @@
 //! (empty: no files, env, args or sockets), its limits and its stderr tail.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use serde_json::{Map, Value};
 use wasmtime::component::ResourceTable;
@@ -9,6 +10,8 @@ use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::capabilities::Services;
+use crate::capabilities::http::{HttpClient, Policy};
+use crate::capabilities::log::LogQuota;
 use crate::manifest::{Grants, Manifest, PluginKind};
 use crate::runtime::stderr::StderrTail;
 
@@ -27,6 +30,16 @@ pub struct PluginContext {
     pub config: Map<String, Value>,
     /// Linear-memory cap in bytes.
     pub memory_limit: usize,
+    /// The `log` quota.
+    pub log_quota: LogQuota,
+    /// Its rate and burst, for reports.
+    pub log_limits: (u32, u32),
+    /// What `http` may reach.
+    pub http_policy: Arc<Policy>,
+    /// The `http` client, built on first use.
+    pub http_client: HttpClient,
+    /// Largest response body `http` reads, in bytes.
+    pub http_body_limit: usize,
 }
 
 impl PluginContext {
@@ -44,6 +57,11 @@ impl PluginContext {
             config_json,
             config,
             memory_limit: manifest.limits.memory_mib as usize * 1024 * 1024,
+            log_quota: LogQuota::new(&manifest.limits),
+            log_limits: (manifest.limits.log_lines_per_second, manifest.limits.log_burst),
+            http_policy: Arc::new(Policy::new(&manifest.grants.http, &manifest.grants.http_networks)),
+            http_client: HttpClient::default(),
+            http_body_limit: manifest.limits.http_body_kib as usize * 1024,
         }
     }
 }
@@ -105,6 +123,9 @@ pub struct HostState {
     pub guard: MemoryGuard,
     /// The guest's stderr tail.
     pub stderr: StderrTail,
+    /// When the call in progress must end (capabilities clamp their own
+    /// timeouts to it).
+    pub deadline: Option<Instant>,
     wasi: WasiCtx,
     table: ResourceTable,
 }
@@ -115,7 +136,7 @@ impl HostState {
         let stderr = StderrTail::default();
         let wasi = WasiCtx::builder().stderr(stderr.clone()).build();
         let guard = MemoryGuard::new(plugin.memory_limit, table_elements, instances);
-        Self { plugin, services, guard, stderr, wasi, table: ResourceTable::new() }
+        Self { plugin, services, guard, stderr, deadline: None, wasi, table: ResourceTable::new() }
     }
 }
 

@@ -30,7 +30,7 @@ impl WatchdogMetrics {
             findings: metrics.gauge("watchdog_findings", "Findings of the last evaluation, by watchdog plugin and rule.", &["plugin", "rule"])?,
             dispatches: metrics.counter(
                 "watchdog_dispatches_total",
-                "Dispatch requests by rule, target (celery, webhook, log) and outcome (dispatched, deduplicated, dry_run, failed).",
+                "Dispatch requests by rule, target (celery, webhook, log) and outcome (dispatched, deduplicated, dry_run, failed, refused).",
                 &["rule", "target", "outcome"],
             )?,
             evaluations: metrics.counter("watchdog_evaluations_total", "Watchdog evaluations by plugin and outcome (ok, error).", &["plugin", "outcome"])?,

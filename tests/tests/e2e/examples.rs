@@ -58,7 +58,7 @@ async fn copy_me_plugin_builds_standalone_and_runs() {
     let manifest = manifest.replace("path = \"../../sdk\"", &format!("path = {:?}", sdk.display().to_string()));
     std::fs::write(crate_dir.join("Cargo.toml"), manifest).expect("write");
     vigil_tests::build_guest_crate(&crate_dir, "minimal_check.wasm");
-    let source = loader::read_source(&crate_dir).map_err(|(_, e)| e.to_string()).expect("manifest and component");
+    let source = loader::read_source(&crate_dir).map_err(|f| f.1.to_string()).expect("manifest and component");
     let plugin = runtime().prepare(source).await.expect("loads");
     assert_eq!(plugin.api_version, "0.1.0");
     let result = vigil_host::scheduler::run_once(&plugin, &ResultsStore::new()).await;

@@ -82,6 +82,7 @@ async fn bundled_plugins_load_without_any_directory() {
     assert_eq!(
         names,
         [
+            "api-health",
             "cache-backend",
             "cloud-credentials",
             "common-secrets",

@@ -63,7 +63,7 @@ async fn live_exposition_passes_promtool_without_findings() {
         "vigil_ready 0",
         "vigil_observed_controls{check=\"scf-baseline\"} 80",
         "vigil_observed_tool_available{check=\"security-tools\",tool=\"trivy\"} 0",
-        "vigil_plugins_loaded{kind=\"check\"} 9",
+        "vigil_plugins_loaded{kind=\"check\"} 10",
         "vigil_plugins_loaded{kind=\"watchdog\"} 3",
         "vigil_plugins_loaded{kind=\"index-profile\"} 1",
         "vigil_plugins_loaded{kind=\"scrubber\"} 3",

@@ -29,7 +29,7 @@ async fn a_python_check_builds_from_the_wit_and_runs() {
         .expect("componentize-py runs");
     assert!(output.status.success(), "componentize-py failed:\n{}", String::from_utf8_lossy(&output.stderr));
 
-    let source = loader::read_source(dir.path()).map_err(|(_, e)| e.to_string()).expect("manifest and component");
+    let source = loader::read_source(dir.path()).map_err(|f| f.1.to_string()).expect("manifest and component");
     let plugin = vigil_tests::runtime().prepare(source.clone()).await.expect("the Python component loads");
     assert_eq!(plugin.api_version, "0.1.0", "the API version comes from the component's imports");
     assert_eq!(plugin.description().map(|d| d.subsystem.as_str()), Some("cache"));

@@ -150,13 +150,23 @@ async fn a_broken_replacement_never_replaces_a_working_plugin() {
         std::fs::copy(fixtures::CHECK_MISBEHAVE, plugin_dir.join("plugin.wasm")).expect("restore component");
         std::fs::write(plugin_dir.join("plugin.toml"), &manifest).expect("restore manifest");
     }
+    // A rejected upgrade is reported by the version its manifest names.
+    std::fs::write(plugin_dir.join("plugin.wasm"), b"not a component").expect("write");
+    std::fs::write(plugin_dir.join("plugin.toml"), manifest.replace("version = \"0.0.1\"", "version = \"0.0.9\""))
+        .expect("write");
+    let report = reload(daemon).await;
+    assert_eq!(report.rejected.first().map(|r| r.version.as_str()), Some("0.0.9"), "{report:?}");
+    let (_, status) = test.json("/health/status").await;
+    assert_eq!(status["rejected_plugins"][0]["version"], "0.0.9", "{status}");
+    std::fs::copy(fixtures::CHECK_MISBEHAVE, plugin_dir.join("plugin.wasm")).expect("restore component");
+    std::fs::write(plugin_dir.join("plugin.toml"), &manifest).expect("restore manifest");
     // The files are the working version again: unchanged, and the rejection is cleared.
     let report = reload(daemon).await;
     assert_eq!(report.unchanged, 1, "{report:?}");
     assert!(report.rejected.is_empty(), "{report:?}");
     assert!(Arc::ptr_eq(&working, &daemon.plugins.load().plugins[0]));
     let metrics = test
-        .wait_for_metrics(&["vigil_plugin_reloads_total{outcome=\"failure\"} 4"], std::time::Duration::from_secs(5))
+        .wait_for_metrics(&["vigil_plugin_reloads_total{outcome=\"failure\"} 5"], std::time::Duration::from_secs(5))
         .await;
     assert!(metrics.contains("vigil_check_status{check=\"steady\""), "{metrics}");
 }
