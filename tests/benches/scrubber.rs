@@ -5,7 +5,9 @@
 //!
 //! `cargo bench -p vigil-tests --bench scrubber` (`VIGIL_BENCH_MB`, default
 //! 40; `VIGIL_BENCH_PYTHON_MB`, the slice Python scrubs, default 4: its rate
-//! does not depend on the size, and the whole log would take minutes).
+//! does not depend on the size, and the whole log would take minutes;
+//! `VIGIL_BENCH_DUMP=FILE` writes the generated log there and stops, to see
+//! which keywords a log hits).
 //!
 //! The assignment rule has no single regex: Python gets one built from its
 //! key words (`(?i)[\w.-]*(?:password|secret|...)[\w.-]*["']?\s*[:=]\s*["']?([^\s"',;&]+)`),
@@ -27,6 +29,10 @@ fn main() {
     let python_megabytes: usize = env_number("VIGIL_BENCH_PYTHON_MB", 4);
     let engine = load_engine();
     let lines = corpus::log(42, megabytes << 20, 100);
+    if let Ok(path) = std::env::var("VIGIL_BENCH_DUMP") {
+        std::fs::write(path, lines.join("\n")).expect("dump");
+        return;
+    }
     let bytes: usize = lines.iter().map(|l| l.len() + 1).sum();
     let mb = bytes as f64 / f64::from(1 << 20);
     let regex_rules = engine.rules().iter().filter(|r| r.regex().is_some()).count();

@@ -16,11 +16,17 @@
 //! | headers | `Authorization: Bearer x`, `"auth": "Basic x"`, `Cookie: sid=x; theme=dark` | the credential after the scheme; each cookie |
 //! | SQL, sentences | `PASSWORD 'x'`, `signing secret for webhook W: x`, `key for acme is x` | the quote; whitespace (must look like a credential) |
 
+mod headers;
+mod locate;
 mod prose;
 mod value;
 
 use std::ops::Range;
 
+use self::locate::{
+    call_argument, changed_to, field_then_value, last_word, paired_value, user_then_secret, value_field,
+    xml_element_value,
+};
 use self::value::{Context, Quote, Value};
 use super::keys::KeyWords;
 use super::values::{self, Strength};
@@ -51,11 +57,33 @@ pub fn detect(
     }
     let before = key.start.checked_sub(1).map(|i| line[i]);
     let in_query = matches!(before, Some(b'?' | b'&' | b'#'))
+        || (matches!(before, Some(b' ' | b'\t')) && query_token(line, key.start))
         || line[..key.start].ends_with(b"&amp;")
         || (before == Some(b'=') && !after_flag(line, key.start - 1));
-    let Some(secret) = words.judge(line, key.clone(), hit, word, in_query) else { return };
+    // `-field=token auth/jwt/login`: the word is a flag's value, not a key.
+    if before == Some(b'=')
+        && after_flag(line, key.start - 1)
+        && value::operator(line, value::skip_spaces(line, key.end)).is_none()
+    {
+        return;
+    }
+    let Some(mut secret) = words.judge(line, key.clone(), hit, word, in_query) else { return };
+    // `pwd`, `pass` alone as a key name a password, whatever the syntax.
+    if PASSWORD_KEYS.iter().any(|k| line[key.clone()].eq_ignore_ascii_case(k)) {
+        secret.strength = Strength::Strong;
+    }
+    // `--secret=api-token`, `--token NAME`: a bare generic flag often takes
+    // a name; a credential still looks like one.
+    if before == Some(b'-') && GENERIC_FLAGS.iter().any(|f| line[key.clone()].eq_ignore_ascii_case(f)) {
+        secret.strength = Strength::Weak;
+    }
     let mut context = Context { query: in_query, semicolons: before == Some(b';'), ..Context::default() }
         .with_open_brackets(&line[..key.start]);
+    // A capitalised key after `{` or a space inside braces: a Go struct's field.
+    let go_field = line[key.start].is_ascii_uppercase()
+        && line[key.clone()].iter().any(u8::is_ascii_lowercase)
+        && context.open[2]
+        && quote_before(line, key.start).is_none();
     let mut report = |value: Value, strength: Strength, shape: Shape| {
         let strength = if value.marked { Strength::Strong } else { strength };
         let text = &line[value.range.clone()];
@@ -65,7 +93,13 @@ pub fn detect(
                 Shape::Prose => !prose::is_key_like(text),
                 Shape::Generated => prose::looks_generated(text),
             };
-        if shaped && values::is_secret(text, strength) && !counts_bytes(line, &value.range) {
+        // `&{Password: SSLMode:require}`: an empty field, then the next one.
+        let bare = value.range.start == 0 || !matches!(line[value.range.start - 1], b'"' | b'\'');
+        let next_field = go_field && bare && !value.marked && prose::is_glued_field(text);
+        // SigV4 `Authorization` values: the signature and key ID inside are
+        // found on their own; the scope and signed headers stay.
+        let sigv4 = text.starts_with(b"AWS4-HMAC-SHA256 ");
+        if shaped && !next_field && !sigv4 && values::is_secret(text, strength) && !counts_bytes(line, &value.range) {
             emit(secret.rule, value.range);
         }
     };
@@ -80,7 +114,9 @@ pub fn detect(
         Some(quote) if closes(line, at, quote) => {
             at += quote.escapes + 1;
             // `{"name": "DB_PASSWORD", "value": "x"}`, `<add key="ApiKey" value="x"/>`
-            if let Some(value_at) = paired_value(line, at) {
+            if let Some(value_at) =
+                paired_value(line, at).or_else(|| call_argument(line, key.start - 1 - quote.escapes, at))
+            {
                 for value in value::values(line, value_at, context) {
                     report(value, secret.strength, Shape::Any);
                 }
@@ -111,7 +147,8 @@ pub fn detect(
         Some(1)
             if line[gap] == b':'
                 && !quoted_key
-                && !line.get(gap + 1).is_none_or(|b| matches!(b, b' ' | b'\t' | b'"' | b'\'' | b'\\')) =>
+                && !line.get(gap + 1).is_none_or(|b| matches!(b, b' ' | b'\t' | b'"' | b'\'' | b'\\'))
+                && !field_then_value(line, key.clone(), gap + 1) =>
         {
             return;
         }
@@ -119,21 +156,51 @@ pub fn detect(
             // A YAML line's plain value runs to the end of the line; a shell
             // assignment's (`PGPASSWORD=x psql`) stops at a space.
             context.line_start = line[gap] == b':' && starts_line(line, key.start);
-            (value::skip_spaces(line, gap + len), secret.strength, Shape::Any)
+            let value_at = value::skip_spaces(line, gap + len);
+            // Terraform's output JSON: `"db_password": {"sensitive": true, "value": "x"}`.
+            if line.get(value_at) == Some(&b'{')
+                && let Some(inner) = value_field(line, value_at)
+            {
+                for value in value::values(line, inner, context) {
+                    report(value, secret.strength, Shape::Any);
+                }
+                return;
+            }
+            (value_at, secret.strength, Shape::Any)
         }
         None if gap > at && (cli || preceded_by_set(line, key.start)) => (gap, secret.strength, Shape::Any),
-        // Sentences only for words that name a secret on their own.
-        None if secret.strength == Strength::Strong => match prose::value_after(line, key.end) {
-            Some((value_at, prose::Introduced::Quoted)) => (value_at, Strength::Strong, Shape::Any),
-            Some((value_at, prose::Introduced::Weak)) => (value_at, Strength::Weak, Shape::Prose),
-            Some((value_at, prose::Introduced::Generated)) => (value_at, Strength::Weak, Shape::Generated),
-            None => return,
-        },
+        // `##vso[task.setvariable variable=api_secret]VALUE`
+        None if line.get(at) == Some(&b']') && line[..key.start].ends_with(b"variable=") => {
+            (at + 1, secret.strength, Shape::Any)
+        }
+        // Config directives and tables: `bindpw X`, `password    X` as the
+        // line's last word (netrc, nslcd.conf, `vault kv get` output).
+        // (A lowercase word is prose: `password reset`, `token refreshed`.)
+        None if secret.strength == Strength::Strong
+            && gap > at
+            && !matches!(line[gap], b'\'' | b'"')
+            && last_word(line, gap)
+            && !line[gap..].trim_ascii_end().iter().all(u8::is_ascii_lowercase) =>
+        {
+            // A directive that starts its line (`requirepass x`) is sure.
+            let strength = if starts_line(line, key.start) { Strength::Strong } else { Strength::Weak };
+            (gap, strength, Shape::Prose)
+        }
+        // Sentences only for words that name a secret on their own, or an
+        // environment variable's name (`ADO_PAT is set (x)`).
+        None if secret.strength == Strength::Strong || env && key.len() > 4 => {
+            match prose::value_after(line, key.end) {
+                Some((value_at, prose::Introduced::Quoted)) => (value_at, Strength::Strong, Shape::Any),
+                Some((value_at, prose::Introduced::Weak)) => (value_at, Strength::Weak, Shape::Prose),
+                Some((value_at, prose::Introduced::Generated)) => (value_at, Strength::Weak, Shape::Generated),
+                None => return,
+            }
+        }
         None => return,
     };
     if line[key.clone()].len() >= 6 && line[key.end - 6..key.end].eq_ignore_ascii_case(b"cookie") {
         let start = value_at + line[value_at..].iter().take_while(|b| matches!(b, b'"' | b'\'' | b'\\')).count();
-        for cookie in value::cookies(line, start) {
+        for cookie in headers::cookies(line, start) {
             report(cookie, Strength::Weak, Shape::Any);
         }
         return;
@@ -147,9 +214,20 @@ pub fn detect(
             continue;
         }
         let strength = if reads_as_prose(line, &value) { Strength::Weak } else { strength };
+        let changed = changed_to(line, &value.range, context);
         report(value, strength, shape);
+        // Terraform plans: `~ jwt_secret = "old" -> "new"`.
+        if let Some(new) = changed {
+            report(new, strength, shape);
+        }
     }
 }
+
+/// Short words that, as a whole key, name a password.
+const PASSWORD_KEYS: [&[u8]; 4] = [b"pwd", b"pass", b"pw", b"psk"];
+
+/// Flags named by a generic secret word alone.
+const GENERIC_FLAGS: [&[u8]; 3] = [b"secret", b"token", b"key"];
 
 /// The key that holds `hit`: letters, digits, `_`, `-` and `.` around it,
 /// without leading dashes (CLI flags) or dots and trailing dots.
@@ -167,7 +245,9 @@ fn key_around(line: &[u8], hit: Range<usize>) -> Range<usize> {
     if start > 0 && line[start - 1] == b'\\' && start < hit.start && matches!(line[start], b'n' | b't' | b'r') {
         start += 1;
     }
-    while start < hit.start && matches!(line[start], b'-' | b'.') {
+    // (A quoted name keeps its leading dot: `".AspNetCore.Cookies"`.)
+    let quoted = start > 0 && matches!(line[start - 1], b'"' | b'\'');
+    while start < hit.start && matches!(line[start], b'-' | b'.') && !(quoted && line[start] == b'.') {
         start += 1;
     }
     while end > hit.end && matches!(line[end - 1], b'-' | b'.') {
@@ -183,6 +263,10 @@ fn key_around(line: &[u8], hit: Range<usize>) -> Range<usize> {
 /// `<wsse:Password>` are keys).
 fn can_start_key(line: &[u8], key: Range<usize>) -> bool {
     let at = key.start;
+    // `__DB_PASSWORD__`: a template placeholder, not a key.
+    if line[key.clone()].starts_with(b"__") && line[key.clone()].ends_with(b"__") {
+        return false;
+    }
     match at.checked_sub(1).map(|i| line[i]) {
         None => true,
         Some(b':') => {
@@ -191,6 +275,8 @@ fn can_start_key(line: &[u8], key: Range<usize>) -> bool {
             xml_namespace_start(line, at - 1).is_some() || !continues
         }
         Some(b'{' | b'(') => !matches!(at.checked_sub(2).map(|i| line[i]), Some(b'$' | b'%')),
+        // `{{ secret "app/password" }}`, `{{ .Values.password }}`: a template.
+        Some(b' ') if line[..at].ends_with(b"{{ ") => false,
         Some(b'/' | b'@' | b'%' | b'$' | b'~' | b'^' | b'|') => false,
         Some(_) => true,
     }
@@ -202,6 +288,24 @@ fn xml_namespace_start(line: &[u8], colon: usize) -> Option<usize> {
         line[..colon].iter().rev().take_while(|b| b.is_ascii_alphanumeric() || **b == b'_' || **b == b'-').count();
     let open = colon.checked_sub(prefix + 1)?;
     (prefix > 0 && line[open] == b'<').then_some(open)
+}
+
+/// Whether the word at `at` starts a URL query written without its `?`, as
+/// IIS and CloudFront access logs print them: `sig=a%2Fb`, `code=x&state=y`.
+fn query_token(line: &[u8], at: usize) -> bool {
+    let end = at + line[at..].iter().take_while(|b| !b.is_ascii_whitespace()).count();
+    let token = &line[at..end];
+    let Some(eq) = token.iter().position(|&b| b == b'=') else { return false };
+    let value = &token[eq + 1..];
+    let encoded = value.windows(3).any(|w| w[0] == b'%' && w[1].is_ascii_hexdigit() && w[2].is_ascii_hexdigit());
+    // `&name=` after the value: another parameter (a password may hold `&`).
+    let another = value.windows(2).enumerate().any(|(i, w)| {
+        w[0] == b'&' && {
+            let name = value[i + 1..].iter().take_while(|b| b.is_ascii_alphanumeric() || **b == b'_').count();
+            name > 0 && value.get(i + 1 + name) == Some(&b'=')
+        }
+    });
+    token[..eq].iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_') && (encoded || another)
 }
 
 /// Whether only indentation, a YAML list dash, `export` or a literal `\n`
@@ -232,6 +336,8 @@ fn quote_before(line: &[u8], at: usize) -> Option<Quote> {
     match byte {
         b'"' | b'\'' => Some(Quote { byte, escapes: value::backslashes_before(line, at - 1) }),
         b'<' => Some(Quote { byte, escapes: 0 }),
+        // PHP's print_r and Rails form fields: `[pwd] => x`, `user[password]=x`.
+        b'[' => Some(Quote { byte: b']', escapes: 0 }),
         b':' if xml_namespace_start(line, at - 1).is_some() => Some(Quote { byte: b'<', escapes: 0 }),
         _ => None,
     }
@@ -241,48 +347,6 @@ fn quote_before(line: &[u8], at: usize) -> Option<Quote> {
 fn closes(line: &[u8], at: usize, quote: Quote) -> bool {
     let end = at + quote.escapes;
     line.get(end) == Some(&quote.byte) && line[at..end].iter().all(|&b| b == b'\\')
-}
-
-/// After a quoted key that is itself the value of a `name`/`key` field: the
-/// start of the `value` field's value that follows it.
-fn paired_value(line: &[u8], at: usize) -> Option<usize> {
-    const VALUE_FIELDS: [&[u8]; 4] = [b"value", b"parametervalue", b"secretvalue", b"val"];
-    let mut i = value::skip_spaces(line, at);
-    if line.get(i) == Some(&b',') {
-        i = value::skip_spaces(line, i + 1);
-    }
-    let quoted = line[i..].iter().take_while(|b| matches!(b, b'"' | b'\'' | b'\\')).count();
-    let name_start = i + quoted;
-    let name_len = line[name_start..].iter().take_while(|b| b.is_ascii_alphanumeric() || **b == b'_').count();
-    let name = &line[name_start..name_start + name_len];
-    if !VALUE_FIELDS.iter().any(|f| name.eq_ignore_ascii_case(f)) {
-        return None;
-    }
-    let after = name_start + name_len;
-    let after = after + line[after..].iter().take_while(|b| matches!(b, b'"' | b'\'' | b'\\')).count();
-    let op = value::skip_spaces(line, after);
-    value::operator(line, op).map(|len| value::skip_spaces(line, op + len))
-}
-
-/// `<password>value</password>`: at `at` sits the `>` (after any attributes).
-fn xml_element_value(line: &[u8], at: usize) -> Option<Range<usize>> {
-    let rest = &line[at..];
-    let close = rest.iter().take(512).position(|&b| b == b'>')?;
-    if rest[..close].contains(&b'<') || (close > 0 && rest[close - 1] == b'/') {
-        return None;
-    }
-    let start = at + close + 1;
-    let end = line[start..].iter().position(|&b| b == b'<').map_or(line.len(), |p| start + p);
-    Some(start..end)
-}
-
-/// After a bare value, ` / ` and a second value: the second, for
-/// `user / password` pairs.
-fn user_then_secret(line: &[u8], first: &Value, context: Context) -> Option<Value> {
-    if first.marked || !line[first.range.end..].starts_with(b" / ") {
-        return None;
-    }
-    value::single(line, first.range.end + 3, context)
 }
 
 /// A bare lowercase word followed by more words reads as a sentence
@@ -298,7 +362,9 @@ fn reads_as_prose(line: &[u8], value: &Value) -> bool {
 
 /// `kubectl describe secret` prints `password:  13 bytes`: a size, not a value.
 fn counts_bytes(line: &[u8], range: &Range<usize>) -> bool {
-    line[range.clone()].iter().all(u8::is_ascii_digit) && line[range.end..].starts_with(b" bytes")
+    let text = &line[range.clone()];
+    let digits = text.iter().take_while(|b| b.is_ascii_digit()).count();
+    digits > 0 && (text.len() == digits && line[range.end..].starts_with(b" bytes") || &text[digits..] == b" bytes")
 }
 
 #[cfg(test)]

@@ -9,8 +9,6 @@ use std::borrow::Cow;
 use std::ops::Range;
 use std::sync::Arc;
 
-use regex::bytes::{Regex, RegexBuilder};
-
 use super::keys::KeyWords;
 use super::prefilter::{Occurrence, Prefilter};
 use super::verify::{LineBudget, Verifier};
@@ -18,51 +16,10 @@ use super::{assign, values};
 
 use crate::runtime::bindings::types::ScrubRule;
 
-/// Longest regex program accepted per rule (bytes of compiled size).
-const REGEX_SIZE_LIMIT: usize = 1 << 20;
+mod rule;
 
-/// What a rule matches with.
-#[derive(Debug)]
-pub enum Matcher {
-    /// A regular expression and the group that holds the secret.
-    Regex {
-        /// Compiled with ASCII semantics (`\b`, `\w`, `(?i)`); `(?u)` opts in to Unicode.
-        regex: Regex,
-        /// Capture group holding the secret (0: the whole match).
-        secret_group: usize,
-    },
-    /// The assignment detector, with this rule's key words.
-    Assignment,
-}
-
-/// A rule ready to run.
-#[derive(Debug)]
-pub struct CompiledRule {
-    /// Rule id (also the metric label).
-    pub id: String,
-    /// The plugin that declared it.
-    pub plugin: String,
-    /// How it finds candidates.
-    pub matcher: Matcher,
-    /// The keywords the plugin declared.
-    pub keywords: Vec<String>,
-    replacement: String,
-    min_entropy: Option<f64>,
-    /// Whether the plugin's `verify` export must confirm candidates.
-    pub verify: bool,
-}
-
-/// A rule a plugin declared that could not be used.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("scrubber plugin {plugin}: rule {rule:?}: {problem}")]
-pub struct RuleError {
-    /// The plugin.
-    pub plugin: String,
-    /// The rule id.
-    pub rule: String,
-    /// What is wrong.
-    pub problem: String,
-}
+pub use self::rule::{Carry, CompiledRule, Follow, Matcher, RuleError};
+use self::rule::{carried, compile};
 
 /// One redaction made in a line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,21 +69,6 @@ pub fn entropy(text: &[u8]) -> f64 {
     }
     let len = text.len() as f64;
     counts.iter().filter(|&&n| n > 0).map(|&n| n as f64 / len).map(|p| -p * p.log2()).sum()
-}
-
-impl CompiledRule {
-    /// The rule's regex, for regex rules.
-    pub fn regex(&self) -> Option<&Regex> {
-        match &self.matcher {
-            Matcher::Regex { regex, .. } => Some(regex),
-            Matcher::Assignment => None,
-        }
-    }
-
-    /// What replaces a secret this rule finds.
-    pub fn replacement(&self) -> &str {
-        &self.replacement
-    }
 }
 
 /// Regex rules a line's hits selected: a short list, deduplicated.
@@ -265,7 +207,17 @@ impl Engine {
 
     /// Find what to redact in `line`. `verify` answers for rules that ask
     /// for it: (rule, candidate) -> is it a secret.
-    pub fn find(&self, line: &str, mut verify: impl FnMut(&CompiledRule, &str) -> bool) -> Vec<Redaction> {
+    pub fn find(&self, line: &str, verify: impl FnMut(&CompiledRule, &str) -> bool) -> Vec<Redaction> {
+        self.find_carry(line, verify).0
+    }
+
+    /// [`Engine::find`], and the lines after this one that a rule says
+    /// hold a secret.
+    pub fn find_carry(
+        &self,
+        line: &str,
+        mut verify: impl FnMut(&CompiledRule, &str) -> bool,
+    ) -> (Vec<Redaction>, Option<Carry>) {
         let mut found: Vec<Redaction> = Vec::new();
         let mut selected = Selected::default();
         if let Some(prefilter) = &self.prefilter {
@@ -274,8 +226,8 @@ impl Engine {
                 self.on_hit(line, start, occurrence.literal, &mut selected, &mut verify, &mut found);
             });
         }
-        self.run_regexes(line, selected, &mut verify, &mut found);
-        merge(found)
+        let carry = self.run_regexes(line, selected, &mut verify, &mut found);
+        (merge(found), carry)
     }
 
     /// Every keyword occurrence in a text of many lines (offsets from its
@@ -297,7 +249,7 @@ impl Engine {
         occurrences: &[Occurrence],
         offset: usize,
         mut verify: impl FnMut(&CompiledRule, &str) -> bool,
-    ) -> Vec<Redaction> {
+    ) -> (Vec<Redaction>, Option<Carry>) {
         let mut found: Vec<Redaction> = Vec::new();
         let mut selected = Selected::default();
         if let Some(prefilter) = &self.prefilter {
@@ -306,8 +258,8 @@ impl Engine {
                 self.on_hit(line, start, occurrence.literal, &mut selected, &mut verify, &mut found);
             }
         }
-        self.run_regexes(line, selected, &mut verify, &mut found);
-        merge(found)
+        let carry = self.run_regexes(line, selected, &mut verify, &mut found);
+        (merge(found), carry)
     }
 
     /// A literal found at `start`: note the regex rules it selects and run
@@ -340,16 +292,21 @@ impl Engine {
         mut selected: Selected,
         verify: &mut impl FnMut(&CompiledRule, &str) -> bool,
         found: &mut Vec<Redaction>,
-    ) {
+    ) -> Option<Carry> {
         let bytes = line.as_bytes();
+        let mut carry = None;
         for &rule in &self.always {
             selected.insert(rule);
         }
         for index in selected.iter() {
-            let Matcher::Regex { regex, secret_group } = &self.rules[index].matcher else { continue };
+            let Matcher::Regex { regex, secret_group, follow } = &self.rules[index].matcher else { continue };
             // Most keyword hits do not match; asking first spares building
             // capture slots for them.
             if !regex.is_match(bytes) {
+                continue;
+            }
+            if let Some(follow) = follow {
+                carry = carry.or_else(|| carried(regex, *follow, bytes, index));
                 continue;
             }
             for captures in regex.captures_iter(bytes) {
@@ -363,6 +320,7 @@ impl Engine {
                 }
             }
         }
+        carry
     }
 
     /// Keep a candidate if the rule's entropy floor and verifier agree.
@@ -421,9 +379,26 @@ impl Engine {
         offset: usize,
     ) -> (Cow<'a, str>, Vec<Redaction>) {
         let mut budget = LineBudget::new();
-        let redactions =
+        let (redactions, _) =
             self.find_at(line, occurrences, offset, |rule, candidate| self.ask(rule, candidate, &mut budget));
         (self.apply(line, &redactions), redactions)
+    }
+
+    /// [`Engine::scrub`], and the lines after this one a rule says hold a
+    /// secret. `occurrences` and `offset` as for [`Engine::scrub_scanned`];
+    /// `None` scans the line itself.
+    pub fn scrub_carry<'a>(
+        &self,
+        line: &'a str,
+        scanned: Option<(&[Occurrence], usize)>,
+    ) -> (Cow<'a, str>, Vec<Redaction>, Option<Carry>) {
+        let mut budget = LineBudget::new();
+        let verify = |rule: &CompiledRule, candidate: &str| self.ask(rule, candidate, &mut budget);
+        let (redactions, carry) = match scanned {
+            Some((occurrences, offset)) => self.find_at(line, occurrences, offset, verify),
+            None => self.find_carry(line, verify),
+        };
+        (self.apply(line, &redactions), redactions, carry)
     }
 
     fn ask(&self, rule: &CompiledRule, candidate: &str, budget: &mut LineBudget) -> bool {
@@ -432,46 +407,6 @@ impl Engine {
             None => true,
         }
     }
-}
-
-/// Check a rule and build its matcher. An empty pattern makes an
-/// assignment rule.
-fn compile(rule: &ScrubRule, existing: &[CompiledRule]) -> Result<Matcher, String> {
-    if rule.id.is_empty() || !rule.id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
-        return Err("id must be letters, digits, '-' or '_'".to_owned());
-    }
-    if existing.iter().any(|r| r.id == rule.id) {
-        return Err("another loaded rule has the same id".to_owned());
-    }
-    if rule.min_entropy.is_some_and(|e| !(0.0..=8.0).contains(&e)) {
-        return Err("min-entropy must be between 0 and 8 bits per character".to_owned());
-    }
-    if rule.replacement.as_deref().is_some_and(|r| r.chars().any(char::is_control)) {
-        // A newline here would split one log line into two (log injection).
-        return Err("replacement must not contain control characters".to_owned());
-    }
-    if rule.pattern.is_empty() {
-        if rule.secret_group != 0 {
-            return Err("an assignment rule (empty pattern) has no capture groups; set secret-group to 0".to_owned());
-        }
-        if rule.keywords.iter().all(|k| k.is_empty() || k.starts_with('!')) {
-            return Err("an assignment rule (empty pattern) needs key words in `keywords`".to_owned());
-        }
-        return Ok(Matcher::Assignment);
-    }
-    let regex = RegexBuilder::new(&rule.pattern)
-        .unicode(false)
-        .size_limit(REGEX_SIZE_LIMIT)
-        .build()
-        .map_err(|err| format!("invalid pattern: {}", err.to_string().lines().last().unwrap_or("error").trim()))?;
-    let secret_group = rule.secret_group as usize;
-    if secret_group >= regex.captures_len() {
-        return Err(format!(
-            "secret-group {secret_group} does not exist (the pattern has {} groups)",
-            regex.captures_len() - 1
-        ));
-    }
-    Ok(Matcher::Regex { regex, secret_group })
 }
 
 /// Text that is already masked is left alone.

@@ -133,6 +133,7 @@ impl KeyWords {
                 // The separator before the key (`?code=`, `&code=`...) and
                 // the operator make the literal, so `country_code=` is no hit.
                 Reach::Query => {
+                    // A space or tab: an access log's query field (`GET /x sig=...`).
                     for before in ["?", "&", "#", ";", "="] {
                         let text = format!("{before}{}=", parts[0]);
                         self.literals.push(Literal { key_len: text.len() - 2, text, word: index, offset: 1 });
@@ -233,7 +234,17 @@ impl KeyWords {
         // The last few words before the hit, newest last.
         let mut before: [&[u8]; KEPT] = [&[]; KEPT];
         let mut seen = 0usize;
-        for_each_word(line, key.start..hit.start, |w| {
+        // Words written before the key with single spaces belong to the
+        // phrase too (`paginator resume token: x`).
+        let mut from = key.start;
+        for _ in 0..KEPT - 1 {
+            let word = line[..from.saturating_sub(1)].iter().rev().take_while(|b| b.is_ascii_alphanumeric()).count();
+            if from < 2 || line[from - 1] != b' ' || word == 0 {
+                break;
+            }
+            from -= word + 1;
+        }
+        for_each_word(line, from..hit.start, |w| {
             before.rotate_left(1);
             before[KEPT - 1] = w;
             seen += 1;

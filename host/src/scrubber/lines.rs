@@ -1,19 +1,41 @@
-//! Scrubbing a stream of lines: each line through the engine, plus the one
-//! secret that spans lines, a PEM private key written out whole. After a
-//! `-----BEGIN … PRIVATE KEY-----` line without its `-----END`, every line
-//! up to the `-----END` marker is redacted as a whole, attributed to the
-//! rule that declared the `PRIVATE KEY-----` keyword (no such rule loaded,
-//! no block redaction).
+//! Scrubbing a stream of lines: each line through the engine, plus secrets
+//! that span lines.
+//!
+//! - A PEM private key written out whole: after a `-----BEGIN … PRIVATE
+//!   KEY-----` line without its `-----END`, every line up to the `-----END`
+//!   marker is redacted as a whole, attributed to the rule that declared the
+//!   `PRIVATE KEY-----` keyword (no such rule loaded, no block redaction).
+//! - A secret on the line after the one that announces it: a rule whose
+//!   pattern names a `next_line` group (`$ gcloud auth print-access-token`,
+//!   SMTP's `334 UGFzc3dvcmQ6`, PHP's `["password"]=>`) or a `next_lines`
+//!   group holding a count (PuTTY's `Private-Lines: 14`). The value on each
+//!   such line is redacted: its quoted string, or the line's only word after
+//!   a protocol marker (`C:`, `~>`, `>`). Marker-only lines (`S: +`) and
+//!   blank lines are passed over; a line of several words ends the carry.
 
 use std::borrow::Cow;
+use std::ops::Range;
 
-use super::engine::{Engine, Redaction};
+use super::engine::{Carry, Engine, Redaction};
 use super::prefilter::Occurrence;
 
-/// Where a stream is: inside a private key block or not.
+/// Where a stream is: inside a private key block, or after a line that
+/// announced secrets on the lines that follow.
 #[derive(Debug, Default, Clone)]
 pub struct Lines {
     in_private_key: bool,
+    carry: Option<Carry>,
+}
+
+/// What a line after an announcement holds.
+#[derive(Debug, PartialEq, Eq)]
+enum Carried {
+    /// A value at this range.
+    Value(Range<usize>),
+    /// Nothing (blank, or a protocol marker): keep waiting.
+    Nothing,
+    /// Other text: the announced value never came.
+    Other,
 }
 
 impl Lines {
@@ -24,7 +46,30 @@ impl Lines {
 
     /// Scrub the next line of the stream.
     pub fn scrub<'a>(&mut self, engine: &Engine, line: &'a str) -> (Cow<'a, str>, Vec<Redaction>) {
-        let Some(rule) = engine.private_key_rule() else { return engine.scrub(line) };
+        self.scrub_line(engine, line, None)
+    }
+
+    /// One line, from a scan of the text it is in when `scanned` is set.
+    fn scrub_line<'a>(
+        &mut self,
+        engine: &Engine,
+        line: &'a str,
+        scanned: Option<(&[Occurrence], usize)>,
+    ) -> (Cow<'a, str>, Vec<Redaction>) {
+        if let Some(carry) = self.carry
+            && !self.in_private_key
+        {
+            match carried_value(line) {
+                Carried::Value(range) => {
+                    self.carry = (carry.lines > 1).then_some(Carry { lines: carry.lines - 1, ..carry });
+                    let redaction = Redaction { rule: carry.rule, start: range.start, end: range.end };
+                    return (engine.apply(line, &[redaction]), vec![redaction]);
+                }
+                Carried::Nothing => return (Cow::Borrowed(line), Vec::new()),
+                Carried::Other => self.carry = None,
+            }
+        }
+        let Some(rule) = engine.private_key_rule() else { return self.scrub_noting_carry(engine, line, scanned) };
         if self.in_private_key {
             let end = line.find("-----END");
             self.in_private_key = end.is_none();
@@ -47,7 +92,20 @@ impl Lines {
             return (Cow::Owned(out), more);
         }
         self.note_begin(line);
-        engine.scrub(line)
+        self.scrub_noting_carry(engine, line, scanned)
+    }
+
+    fn scrub_noting_carry<'a>(
+        &mut self,
+        engine: &Engine,
+        line: &'a str,
+        scanned: Option<(&[Occurrence], usize)>,
+    ) -> (Cow<'a, str>, Vec<Redaction>) {
+        let (out, redactions, carry) = engine.scrub_carry(line, scanned);
+        if carry.is_some() {
+            self.carry = carry;
+        }
+        (out, redactions)
     }
 
     /// Scrub a text of whole lines (a chunk of a log) with one interleaved
@@ -65,8 +123,8 @@ impl Lines {
                 next += 1;
             }
             let mine: &[Occurrence] = &occurrences[first..next];
-            if self.in_private_key {
-                let (out, redactions) = self.scrub(engine, line);
+            if self.in_private_key || self.carry.is_some() {
+                let (out, redactions) = self.scrub_line(engine, line, Some((mine, offset)));
                 emit(&out, &redactions);
             } else if mine.is_empty() {
                 emit(line, &[]);
@@ -74,7 +132,7 @@ impl Lines {
                 if mine.iter().any(|o| engine.names_private_key(o)) {
                     self.note_begin(line);
                 }
-                let (out, redactions) = engine.scrub_scanned(line, mine, offset);
+                let (out, redactions) = self.scrub_noting_carry(engine, line, Some((mine, offset)));
                 emit(&out, &redactions);
             }
             offset = end + 1;
@@ -90,6 +148,48 @@ impl Lines {
             self.in_private_key = true;
         }
     }
+}
+
+/// Protocol and prompt markers a value line may start with.
+const MARKERS: [&str; 10] = ["C:", "S:", "~>", "<~", "-->", "<--", "->", "<-", ">", "<"];
+
+/// The value on a line after an announcement.
+fn carried_value(line: &str) -> Carried {
+    let indent = line.len() - line.trim_start().len();
+    let mut rest = &line[indent..];
+    for marker in MARKERS {
+        if let Some(after) = rest.strip_prefix(marker) {
+            rest = after;
+            break;
+        }
+    }
+    // A plan's or a manifest's next field: `+ value = "x"`, `value: x`.
+    let trimmed = rest.trim_start();
+    let field = trimmed.strip_prefix(['+', '~']).unwrap_or(trimmed).trim_start();
+    if let Some(after) = field.strip_prefix("value") {
+        let after = after.trim_start();
+        if let Some(value) = after.strip_prefix(['=', ':']) {
+            rest = value;
+        }
+    }
+    let start = line.len() - rest.trim_start().len();
+    let text = line[start..].trim_end();
+    if text.is_empty() || text == "+" || text.starts_with("+ ") {
+        return Carried::Nothing;
+    }
+    // One quoted string after at most one word (`string(32) "x"`, `"x"`).
+    if let Some(open) = text.find('"')
+        && let Some(close) = text[open + 1..].find('"')
+        && open + 1 + close == text.len() - 1
+        && !text[..open].trim_end().contains(char::is_whitespace)
+        && !text[..open].contains([':', '=', '{'])
+    {
+        return Carried::Value(start + open + 1..start + open + 1 + close);
+    }
+    if text.contains(char::is_whitespace) || text.starts_with('$') || text.starts_with('#') {
+        return Carried::Other;
+    }
+    Carried::Value(start..start + text.len())
 }
 
 #[cfg(test)]
@@ -146,6 +246,79 @@ mod tests {
         Lines::new().scrub_text(&engine, &text, |line, _| scanned.push(line.to_owned()));
         assert_eq!(scanned, expected);
         assert!(!scanned.iter().any(|l| l.contains("MHcCAQEEI")));
+    }
+
+    fn follow_engine() -> Engine {
+        let rule = |id: &str, pattern: &str, keyword: &str| ScrubRule {
+            id: id.to_owned(),
+            description: String::new(),
+            pattern: pattern.to_owned(),
+            keywords: vec![keyword.to_owned()],
+            secret_group: 0,
+            replacement: None,
+            min_entropy: None,
+            verify: false,
+        };
+        let rules = [
+            rule("printed", r"^\$ acme token print\s*$(?P<next_line>)", "acme token"),
+            rule("ppk", r"Private-Lines:\s*(?P<next_lines>\d+)\s*$", "Private-Lines:"),
+        ];
+        let (engine, errors) = Engine::build([("p", &rules[..])]);
+        assert!(errors.is_empty(), "{errors:?}");
+        engine
+    }
+
+    #[test]
+    fn a_value_on_the_next_line_is_redacted_and_markers_are_passed_over() {
+        let engine = follow_engine();
+        let mut lines = Lines::new();
+        let text = "$ acme token print\nS: +\n  ~> tok3nV4lue\nafter tok3nV4lue\nPrivate-Lines: 2\nAAAAone\nAAAAtwo\nPrivate-MAC: ab";
+        let out: Vec<String> = text.lines().map(|l| lines.scrub(&engine, l).0.into_owned()).collect();
+        assert_eq!(
+            out,
+            [
+                "$ acme token print",
+                "S: +",
+                "  ~> [REDACTED:printed]",
+                "after tok3nV4lue",
+                "Private-Lines: 2",
+                "[REDACTED:ppk]",
+                "[REDACTED:ppk]",
+                "Private-MAC: ab"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_line_of_words_ends_the_wait() {
+        let engine = follow_engine();
+        let mut lines = Lines::new();
+        let _ = lines.scrub(&engine, "$ acme token print");
+        assert_eq!(lines.scrub(&engine, "Error: not logged in").0, "Error: not logged in");
+        assert_eq!(lines.scrub(&engine, "plainword").0, "plainword");
+    }
+
+    #[test]
+    fn a_quoted_value_keeps_its_quotes_and_a_json_line_is_no_value() {
+        let engine = follow_engine();
+        let mut lines = Lines::new();
+        let _ = lines.scrub(&engine, "$ acme token print");
+        assert_eq!(lines.scrub(&engine, r#"  string(8) "s3cr3tXY""#).0, r#"  string(8) "[REDACTED:printed]""#);
+        let _ = lines.scrub(&engine, "$ acme token print");
+        let json = r#"{"message": "chaos monkey", "time": "now"}"#;
+        assert_eq!(lines.scrub(&engine, json).0, json);
+    }
+
+    #[test]
+    fn a_scanned_text_carries_like_line_by_line() {
+        let engine = follow_engine();
+        let text = "x\n$ acme token print\n\nT0kenValue1\ny\nPrivate-Lines: 1\nBODY\nz";
+        let mut by_line = Lines::new();
+        let expected: Vec<String> = text.split('\n').map(|l| by_line.scrub(&engine, l).0.into_owned()).collect();
+        let mut scanned = Vec::new();
+        Lines::new().scrub_text(&engine, text, |line, _| scanned.push(line.to_owned()));
+        assert_eq!(scanned, expected);
+        assert!(!scanned.iter().any(|l| l.contains("T0kenValue1") || l.contains("BODY")));
     }
 
     #[test]

@@ -2,6 +2,10 @@
 //! that only stands where one would (a placeholder, a mask, a status word,
 //! a path). Everything here works on bytes and never allocates.
 
+mod placeholders;
+
+pub use self::placeholders::is_placeholder;
+
 /// How sure the syntax around a value is that it holds a secret.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Strength {
@@ -15,107 +19,20 @@ pub enum Strength {
 /// Whether `value`, found where a secret of this strength would be, should
 /// be redacted.
 pub fn is_secret(value: &[u8], strength: Strength) -> bool {
-    if value.len() < 2 || is_placeholder(value) || is_status_word(value) || is_reference(value) || is_path(value) {
+    if value.len() < 2
+        || is_placeholder(value)
+        || is_status_word(value)
+        || is_reference(value)
+        || is_path(value)
+        || is_public(value)
+        || is_service_list(value)
+    {
         return false;
     }
     match strength {
         Strength::Strong => true,
-        Strength::Weak => looks_like_credential(value),
+        Strength::Weak => looks_like_credential(value) && !is_file_name(value),
     }
-}
-
-/// Text that stands for a secret without being one: `null`, `None`, `""`,
-/// `${VAR}`, `$VAR`, `%(name)s`, `{{ var }}`, `<redacted>`, `[REDACTED]`,
-/// `***`, `••••`, `xxxx`, and masks that show a few characters
-/// (`****1234`, `sk-...abcd`).
-pub fn is_placeholder(value: &[u8]) -> bool {
-    let value = trim_quotes(value);
-    if value.is_empty() {
-        return true;
-    }
-    let first = value[0];
-    let last = value[value.len() - 1];
-    // Template and environment references.
-    if first == b'$' && value.len() > 1 && (value[1] == b'{' || value[1] == b'(' || is_ident(&value[1..])) {
-        return true;
-    }
-    if value.starts_with(b"%(") || value.starts_with(b"{{") || value == b"%s" || value == b"?" {
-        return true;
-    }
-    // A whole bracketed word: <redacted>, [REDACTED], (hidden), {password},
-    // and template references such as <path:secret/data/app#key>.
-    let inner = value.get(1..value.len().saturating_sub(1)).unwrap_or_default();
-    let bracketed = match (first, last) {
-        (b'<', b'>') => !inner.iter().any(u8::is_ascii_whitespace),
-        (b'[', b']') | (b'(', b')') | (b'{', b'}') => {
-            inner.iter().all(|b| b.is_ascii_alphanumeric() || b" _-:.*".contains(b))
-        }
-        _ => false,
-    };
-    if value.len() >= 2 && bracketed {
-        return true;
-    }
-    is_mask(value) || is_marker_word(value)
-}
-
-/// Masked text: all mask characters (`*`, `•`, `.`...), or a run of three
-/// or more of the same one with at most eight characters in clear before
-/// and after it (`****1234`, `sk-...abcd`), or `x`/`X` only.
-fn is_mask(value: &[u8]) -> bool {
-    let text = String::from_utf8_lossy(value);
-    let is_mask_char = |c: char| matches!(c, '*' | '•' | '●' | '·' | '…' | '.');
-    // Sentence punctuation after a mask (`sk-proj-****LaY9.`) is not part of it.
-    let text = text.trim_end_matches(['.', ',', ';']);
-    let chars: Vec<char> = text.chars().collect();
-    if chars.is_empty() {
-        return true;
-    }
-    if chars.iter().all(|&c| is_mask_char(c)) {
-        return true;
-    }
-    // The longest run of one mask character, and where it is.
-    let (mut best, mut best_at, mut at) = (0usize, 0usize, 0usize);
-    while at < chars.len() {
-        let run = chars[at..].iter().take_while(|&&c| c == chars[at]).count();
-        if is_mask_char(chars[at]) && run > best {
-            (best, best_at) = (run, at);
-        }
-        at += run;
-    }
-    let clear_around = chars.len() - best;
-    let clear_elsewhere = chars[..best_at].iter().chain(&chars[best_at + best..]).all(|&c| !is_mask_char(c));
-    if best >= 3 && clear_around <= best.max(8) && clear_elsewhere {
-        return true;
-    }
-    value.len() >= 3 && value.iter().all(|&b| b == b'x' || b == b'X')
-}
-
-fn is_marker_word(value: &[u8]) -> bool {
-    const MARKERS: &[&[u8]] = &[
-        b"redacted",
-        b"filtered",
-        b"hidden",
-        b"masked",
-        b"removed",
-        b"sensitive",
-        b"your_password",
-        b"your-password",
-        b"your_token",
-        b"your-token",
-        b"your_api_key",
-        b"your-api-key",
-        b"<your-token>",
-        b"not-set",
-        b"not_set",
-        b"notset",
-        b"unset",
-        b"n/a",
-    ];
-    // **REDACTED**, **hidden**
-    let starred = value.starts_with(b"**")
-        && value.ends_with(b"**")
-        && value.iter().all(|b| b.is_ascii_alphabetic() || matches!(b, b'*' | b'_' | b' '));
-    MARKERS.iter().any(|m| value.eq_ignore_ascii_case(m)) || value.starts_with(b"[REDACTED") || starred
 }
 
 /// A file path (`/var/secrets/google/key.json`, `~/.pgpass`): where a
@@ -138,7 +55,46 @@ fn is_path(value: &[u8]) -> bool {
 /// (`arn:aws:secretsmanager:...`) or a dotted code name
 /// (`django.contrib.auth.hashers.Argon2PasswordHasher`).
 fn is_reference(value: &[u8]) -> bool {
-    if value.starts_with(b"arn:") {
+    /// Secret stores, encrypted-value formats and code that reads a
+    /// secret: where the value comes from, not the value.
+    const PREFIXES: [&[u8]; 30] = [
+        b"env:",
+        b"env\\:",
+        b"aqaaabaaaa",
+        b"arn:",
+        b"op://",
+        b"k8s://",
+        b"ref+",
+        b"vault:",
+        b"vault://",
+        b"awssm://",
+        b"ssm://",
+        b"sm://",
+        b"gcpsm://",
+        b"azkv://",
+        b"secretkeyref:",
+        b"@microsoft.keyvault(",
+        b"{{resolve:",
+        b"enc[",
+        b"$ansible_vault;",
+        b"{aqaaabaaaa",
+        b"hmac-sha256:",
+        b"hmac-sha1:",
+        b"system.getenv(",
+        b"process.env.",
+        b"os.environ",
+        b"os.getenv(",
+        b"env[",
+        b"var.",
+        b"local.",
+        b"secrets.",
+    ];
+    let lower_prefix = |p: &[u8]| value.len() >= p.len() && value[..p.len()].eq_ignore_ascii_case(p);
+    if PREFIXES.iter().any(|p| lower_prefix(p)) {
+        return true;
+    }
+    // Google Secret Manager names: `projects/P/secrets/S/versions/V`.
+    if value.starts_with(b"projects/") && value.windows(9).any(|w| w == b"/secrets/") {
         return true;
     }
     // Python-style dotted paths: lowercase modules, then any identifier.
@@ -204,8 +160,64 @@ pub fn is_status_word(value: &[u8]) -> bool {
         b"secretstr",
         b"optional[str]",
         b"***",
+        // The name of a key in a secret store, not its value
+        // (`--set auth.passwordSecretKey=password`).
+        b"password",
+        b"passwd",
+        b"secret",
+        b"token",
+        b"passphrase",
+        b"credentials",
+        b"apikey",
+        b"api_key",
     ];
     WORDS.iter().any(|w| value.eq_ignore_ascii_case(w))
+}
+
+/// Public values with a secret-like shape: Mapbox public tokens (`pk.eyJ`)
+/// and Stripe publishable keys (`pk_live_`).
+fn is_public(value: &[u8]) -> bool {
+    value.starts_with(b"pk.eyJ") || value.starts_with(b"pk_live_") || value.starts_with(b"pk_test_")
+}
+
+/// An nsswitch.conf source list (`passwd: files systemd`).
+fn is_service_list(value: &[u8]) -> bool {
+    const SOURCES: [&[u8]; 16] = [
+        b"files",
+        b"systemd",
+        b"sss",
+        b"ldap",
+        b"nis",
+        b"nisplus",
+        b"compat",
+        b"db",
+        b"winbind",
+        b"dns",
+        b"myhostname",
+        b"mymachines",
+        b"resolve",
+        b"hesiod",
+        b"cache",
+        b"altfiles",
+    ];
+    value.contains(&b' ')
+        && value
+            .split(|&b| b == b' ')
+            .filter(|w| !w.is_empty())
+            .all(|w| SOURCES.contains(&w) || (w.starts_with(b"[") && w.ends_with(b"]")))
+}
+
+/// A file or object name (`reports%2Fq3.csv`, `backup.tar.gz`): what a
+/// short key such as `?key=` names in a storage API.
+fn is_file_name(value: &[u8]) -> bool {
+    const EXTENSIONS: [&[u8]; 16] = [
+        b"csv", b"json", b"txt", b"pdf", b"png", b"jpg", b"jpeg", b"gz", b"zip", b"xml", b"yaml", b"yml", b"log",
+        b"tar", b"parquet", b"html",
+    ];
+    let Some(dot) = value.iter().rposition(|&b| b == b'.') else { return false };
+    let extension = &value[dot + 1..];
+    EXTENSIONS.iter().any(|e| extension.eq_ignore_ascii_case(e))
+        && value[..dot].iter().all(|b| b.is_ascii_alphanumeric() || b"%_-./".contains(b))
 }
 
 /// A value that looks generated rather than written: at least eight
@@ -226,20 +238,6 @@ pub fn looks_like_credential(value: &[u8]) -> bool {
     }
     let classes = [lower, upper, digit, other].iter().filter(|&&c| c).count();
     classes >= 2 && (digit || classes >= 3 || crate::scrubber::engine::entropy(value) >= 3.5)
-}
-
-/// `"x"` or `'x'` without its quotes.
-fn trim_quotes(value: &[u8]) -> &[u8] {
-    match value {
-        [b'"', inner @ .., b'"'] | [b'\'', inner @ .., b'\''] => inner,
-        _ => value,
-    }
-}
-
-fn is_ident(text: &[u8]) -> bool {
-    !text.is_empty()
-        && (text[0].is_ascii_alphabetic() || text[0] == b'_')
-        && text.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_')
 }
 
 #[cfg(test)]

@@ -38,7 +38,7 @@ impl Scrubber for CloudCredentials {
             rule(
                 "aws-key-pair",
                 "AWS secret access keys written right after their key ID (credentials.csv, `KEY SECRET` pairs)",
-                r#"\b(?:AKIA|ASIA)[A-Z0-9]{16}[\s,;:|'"]+([A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)"#,
+                r#"\b(?:AKIA|ASIA)[A-Z0-9]{16}(?:[\s,;:|'"]+|\t[^\t\s]+\t)([A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)"#,
                 &["AKIA", "ASIA"],
             ),
             rule(
@@ -139,8 +139,8 @@ impl Scrubber for CloudCredentials {
             rule(
                 "vercel-netlify-token",
                 "Vercel and Netlify access tokens (prefixed formats)",
-                r"\b(vc[picrk]_[A-Za-z0-9]{24,120}|nf[pcoub]_[A-Za-z0-9]{36})\b",
-                &["vcp_", "vci_", "vcc_", "vcr_", "vck_", "nfp_", "nfc_", "nfo_", "nfu_", "nfb_"],
+                r"\b(vc[picrk]_[A-Za-z0-9]{24,120}|vercel_blob_rw_[A-Za-z0-9]{16}_[A-Za-z0-9]{30,}|nf[pcoub]_[A-Za-z0-9]{36,40})\b",
+                &["vcp_", "vci_", "vcc_", "vcr_", "vck_", "vercel_blob_rw_", "nfp_", "nfc_", "nfo_", "nfu_", "nfb_"],
             ),
             rule(
                 "supabase-token",

@@ -40,6 +40,7 @@ fn ai() -> Vec<ScrubRule> {
             r"\b(r8_[A-Za-z0-9]{37}|gsk_[A-Za-z0-9]{52}|pplx-[A-Za-z0-9]{48}|pc(?:sk|key)_[A-Za-z0-9]{4,12}_[A-Za-z0-9]{30,90}|lsv2_(?:pt|sk)_[a-f0-9]{32}_[a-f0-9]{10}|sk_[a-f0-9]{48})\b",
             &["r8_", "gsk_", "pplx-", "pcsk_", "pckey_", "lsv2_", "sk_"],
         ),
+        rule("xai-api-key", "xAI API keys", r"\b(xai-[A-Za-z0-9]{60,100})\b", &["xai-"]),
         rule(
             "generic-sk-key",
             "Keys in the common `sk-` + random text form (DeepSeek, Moonshot and other OpenAI-compatible APIs)",
@@ -147,7 +148,7 @@ fn chat() -> Vec<ScrubRule> {
         rule(
             "telegram-bot-token",
             "Telegram bot tokens",
-            r"\b([0-9]{8,10}:AA[A-Za-z0-9_-]{33})(?:[^A-Za-z0-9_-]|$)",
+            r"(?:\b|bot)([0-9]{8,10}:AA[A-Za-z0-9_-]{33})(?:[^A-Za-z0-9_-]|$)",
             &[":AA"],
         ),
         rule("twitch-oauth-token", "Twitch chat OAuth tokens", r"\boauth:([a-z0-9]{30})\b", &["oauth:"]),
@@ -201,12 +202,36 @@ fn payments() -> Vec<ScrubRule> {
 fn email_and_messaging() -> Vec<ScrubRule> {
     vec![
         rule(
+            "resend-api-key",
+            "Resend API keys (re_ + id + _ + secret; Stripe refund ids re_... have no second underscore)",
+            r"\b(re_[A-Za-z0-9]{8}_[A-Za-z0-9]{24,32})\b",
+            &["re_"],
+        ),
+        rule(
+            "salesforce-session",
+            "Salesforce session IDs and access tokens (org ID 00D..., !, token)",
+            r"\b(00D[A-Za-z0-9]{12,15}![A-Za-z0-9._]{60,})",
+            &["00D"],
+        ),
+        rule(
+            "ngrok-authtoken",
+            "ngrok authtokens near the word ngrok (27 characters, _, 21 characters)",
+            r"\b([12][A-Za-z0-9]{26}_[A-Za-z0-9]{20,22})\b",
+            &["ngrok"],
+        ),
+        rule(
             "sendgrid-key",
             "SendGrid API keys",
             r"\b(SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43})(?:[^A-Za-z0-9_-]|$)",
             &["SG."],
         ),
         rule("mailgun-key", "Mailgun API keys (legacy key- format)", r"\b(key-[a-f0-9]{32})\b", &["key-"]),
+        rule(
+            "mailgun-private-key",
+            "Mailgun private API keys (32 hex, two groups of 8) near the word mailgun",
+            r"\b([a-f0-9]{32}-[a-f0-9]{8}-[a-f0-9]{8})\b",
+            &["mailgun"],
+        ),
         rule(
             "mailchimp-brevo-key",
             "Mailchimp API keys and Brevo (Sendinblue) API and SMTP keys",
@@ -280,7 +305,7 @@ fn productivity() -> Vec<ScrubRule> {
         rule(
             "notion-token",
             "Notion integration tokens",
-            r"\b(ntn_[0-9]{11}[A-Za-z0-9]{35}|secret_[A-Za-z0-9]{43})\b",
+            r"\b(ntn_[A-Za-z0-9]{40,50}|secret_[A-Za-z0-9]{43})\b",
             &["ntn_", "secret_"],
         ),
         rule(

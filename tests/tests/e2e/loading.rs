@@ -94,6 +94,7 @@ async fn bundled_plugins_load_without_any_directory() {
             "security-tools",
             "session-storage",
             "stuck-scans",
+            "system-credentials",
             "vendor-tokens",
             "vulnerability-sync"
         ]

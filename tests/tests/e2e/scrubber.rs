@@ -87,6 +87,22 @@ fn every_rule_matches_its_example() {
         let (id, secret, line) =
             (fields.next().expect("id"), fields.next().expect("secret"), fields.next().expect("line"));
         let rule = engine.rules().iter().find(|r| r.id == id).unwrap_or_else(|| panic!("no bundled rule {id}"));
+        // ` ¶ ` separates the physical lines of a multi-line example: the
+        // rule matches the first, and the secret is gone from every line.
+        if line.contains(" ¶ ") {
+            let lines: Vec<&str> = line.split(" ¶ ").collect();
+            let regex = rule.regex().unwrap_or_else(|| panic!("rule {id}: a multi-line example needs a regex rule"));
+            assert!(
+                regex.is_match(lines[0].as_bytes()),
+                "rule {id} does not match its example's first line {:?}",
+                lines[0]
+            );
+            let mut stream = Lines::new();
+            let out: Vec<String> = lines.iter().map(|l| stream.scrub(&engine, l).0.into_owned()).collect();
+            assert!(out.iter().all(|l| !l.contains(secret)), "rule {id}: the example's secret survived: {out:?}");
+            seen.insert(id.to_owned());
+            continue;
+        }
         if let Some(regex) = rule.regex() {
             let found = regex.captures_iter(line.as_bytes()).any(|c| {
                 c.iter().flatten().any(|m| m.as_bytes() == secret.as_bytes())

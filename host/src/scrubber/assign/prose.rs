@@ -46,6 +46,9 @@ const BLOCKERS: [&[u8]; 28] = [
     b"at",
 ];
 
+/// Words that, ending in a colon, name what follows as something else.
+const NAMING: [&[u8]; 4] = [b"role", b"profile", b"source", b"provider"];
+
 /// Verbs that, followed by `to`, introduce a new value (`reset to X`).
 const SETTERS: [&[u8]; 6] = [b"reset", b"set", b"changed", b"updated", b"rotated", b"generated"];
 
@@ -74,6 +77,17 @@ pub fn value_after(line: &[u8], at: usize) -> Option<(usize, Introduced)> {
     }
     match line[next] {
         b'\'' => Some((next, Introduced::Quoted)),
+        // `with passphrase "x"` ending the sentence: a double-quoted word
+        // (`secret "db-credentials" not found` names one).
+        b'"' if line[next + 1..].iter().position(|&b| b == b'"').is_some_and(|close| {
+            let after = next + 2 + close;
+            close > 0
+                && !line[next + 1..next + 1 + close].iter().any(u8::is_ascii_whitespace)
+                && line[after..].iter().take_while(|b| !b.is_ascii_alphanumeric()).count() == line.len() - after
+        }) =>
+        {
+            Some((next, Introduced::Quoted))
+        }
         _ => Some((next, Introduced::Generated)),
     }
 }
@@ -82,10 +96,12 @@ pub fn value_after(line: &[u8], at: usize) -> Option<(usize, Introduced)> {
 /// password's punctuation, or a long mix of cases and digits.
 pub fn looks_generated(value: &[u8]) -> bool {
     let has = |f: fn(&u8) -> bool| value.iter().any(f);
-    let punctuated = value.iter().any(|b| !b.is_ascii_alphanumeric() && !matches!(b, b'_' | b'-' | b'.'));
+    let punctuated = value.iter().any(|b| !b.is_ascii_alphanumeric() && !matches!(b, b'_' | b'-' | b'.' | b'/'));
     let mixed = has(u8::is_ascii_digit) && has(u8::is_ascii_lowercase) && has(u8::is_ascii_uppercase);
     let long_hex_or_b64 = value.len() >= 32 && has(u8::is_ascii_digit) && has(u8::is_ascii_alphabetic);
-    !is_key_like(value) && ((punctuated && value.len() >= 8) || (mixed && value.len() >= 20) || long_hex_or_b64)
+    !is_key_like(value)
+        && value.first() != Some(&b'-')
+        && ((punctuated && value.len() >= 8) || (mixed && value.len() >= 20) || long_hex_or_b64)
 }
 
 /// `valueFrom:` and `alg=sha256` are keys and assignments, not values.
@@ -98,7 +114,26 @@ pub fn is_key_like(value: &[u8]) -> bool {
         Some(b'=') => value.get(name + 1).is_some_and(|&b| b != b'='),
         _ => false,
     };
-    name > 1 && value[0].is_ascii_alphabetic() && assigns
+    // In a sentence any capitalised name glued to a value is a field
+    // (`Database:payments_staging`).
+    let capitalised_field = value[0].is_ascii_uppercase()
+        && name > 2
+        && value[..name].iter().all(u8::is_ascii_alphabetic)
+        && value.get(name) == Some(&b':')
+        && value.get(name + 1).is_some_and(|b| !b.is_ascii_whitespace());
+    name > 1 && value[0].is_ascii_alphabetic() && (assigns || is_glued_field(value) || capitalised_field)
+}
+
+/// `ClientId:86cd...`, `SSLMode:require`: a capitalised field name glued
+/// to its value, as Go's `%+v` prints structs.
+pub fn is_glued_field(value: &[u8]) -> bool {
+    let name = value.iter().take_while(|b| b.is_ascii_alphabetic()).count();
+    name > 1
+        && value[0].is_ascii_uppercase()
+        && value[..name].iter().any(u8::is_ascii_lowercase)
+        && value.get(name) == Some(&b':')
+        && value.get(name + 1).is_some_and(|b| !b.is_ascii_whitespace())
+        && value[..name].iter().filter(|b| b.is_ascii_uppercase()).count() >= 2
 }
 
 /// A value introduced within a few words: by a word ending in `:`, by `=`,
@@ -123,6 +158,10 @@ fn introduced(line: &[u8], at: usize) -> Option<usize> {
         match word {
             b"->" | b"=>" | b"=" | b":" => return Some(after),
             _ if word.eq_ignore_ascii_case(b"is") || word.eq_ignore_ascii_case(b"was") => {
+                // `KEY is set (VALUE)`: the value in the parentheses.
+                if line[after..].starts_with(b"set (") {
+                    return Some(after + 4);
+                }
                 return Some(if line.get(after) == Some(&b':') { skip_spaces(line, after + 1) } else { after });
             }
             _ if word.eq_ignore_ascii_case(b"to") && SETTERS.iter().any(|s| previous.eq_ignore_ascii_case(s)) => {
@@ -144,14 +183,28 @@ fn introduced(line: &[u8], at: usize) -> Option<usize> {
         if bare.eq_ignore_ascii_case(b"reset") && !next.eq_ignore_ascii_case(b"to") {
             return None;
         }
-        // `W: value`: a word ending in a colon, then a space.
+        // `W: value`: a word ending in a colon, then a space; but after
+        // `credentials from IAM Role:` the value is the role's.
+        if word.ends_with(b":") && NAMING.iter().any(|n| bare.eq_ignore_ascii_case(n)) {
+            return None;
+        }
         if word.len() > 1 && word.ends_with(b":") && after > end {
-            return Some(after);
+            return Some(past_new_value(line, after));
         }
         previous = bare;
         i = end;
     }
     None
+}
+
+/// `new value X`, `new=X`, `new: X` after a colon: where X starts.
+fn past_new_value(line: &[u8], at: usize) -> usize {
+    for lead in [&b"new value "[..], b"new value: ", b"new=", b"new: ", b"new "] {
+        if line.len() > at + lead.len() && line[at..at + lead.len()].eq_ignore_ascii_case(lead) {
+            return skip_spaces(line, at + lead.len());
+        }
+    }
+    at
 }
 
 #[cfg(test)]

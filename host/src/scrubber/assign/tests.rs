@@ -178,3 +178,42 @@ fn sentences_and_cookies() {
     redacts("key passphrase for /home/deploy/.ssh/id_ed25519: {d6:sUGcIX)Ijs]YDa8.tT", &["{d6:sUGcIX)Ijs]YDa8.tT"]);
     redacts("MountVolume.SetUp failed for volume \"db-credentials\" : secret \"db-credentials\" not found", &[]);
 }
+
+#[test]
+fn calls_structs_plans_and_directives() {
+    redacts("define( 'DB_PASSWORD', 'x8Sd%wWZ-V~cl' );", &["x8Sd%wWZ-V~cl"]);
+    redacts(
+        "opts: &{SslMode:verify-full AppSecret:c536490f58e00c1a BrokerPassword:Hazel145#}",
+        &["c536490f58e00c1a", "Hazel145#"],
+    );
+    redacts("config: &{Host:db Port:5432 User:app Password: SSLMode:require}", &[]);
+    redacts(r#"~ jwt_secret = "ZKxA6Lj0h7WfQp" -> "ZKxA8afb3NnGNn""#, &["ZKxA6Lj0h7WfQp", "ZKxA8afb3NnGNn"]);
+    redacts("+ api_key    = (known after apply)", &[]);
+    redacts("masterPassword=(sensitive value)", &[]);
+    redacts(r#"{"db_password":{"sensitive":true,"type":"string","value":"tLuKISkU03tyx#"}}"#, &["tLuKISkU03tyx#"]);
+    redacts("##vso[task.setvariable variable=kafka_api_secret]0lxbb2RyfqIUJN/RsU", &["0lxbb2RyfqIUJN/RsU"]);
+    redacts("machine gitlab.com login ci-bot password thunder-olive-lynx-raven", &["thunder-olive-lynx-raven"]);
+    redacts("password    Sprucebanjo7697.", &["Sprucebanjo7697."]);
+    redacts("password reset", &[]);
+    redacts("Array ( [timeout] => 30s [pwd] => z/LShIgl+9tSI7hrp9 )", &["z/LShIgl+9tSI7hrp9"]);
+    redacts(r#"{"createUser":"alice","pwd":"granite-forest-reef"}"#, &["granite-forest-reef"]);
+}
+
+#[test]
+fn references_templates_and_masks_stay() {
+    redacts("DtApiToken:<set in vault> User:svc", &[]);
+    redacts("cf_api_token='<your-api-key>', client_id='57fba70e-aa25'", &[]);
+    redacts("--from-literal=api_token='#{DbPassword}#' --dry-run=client", &[]);
+    redacts("databasePassword=<%= ENV['DB_PASSWORD'] %>, user=olivia", &[]);
+    redacts("VAULT_TOKEN=hvs.************************", &[]);
+    redacts("SENDGRID_API_KEY=SG.**********.**********", &[]);
+    redacts("smtp_password=op://Production/Checkout/password", &[]);
+    redacts(r#"{"client_token":"hmac-sha256:db516fc1e0447ccb"}"#, &[]);
+    redacts("redis://:<password>@cache:6379/0", &[]);
+    redacts("passwd:         files systemd", &[]);
+    redacts("password:  16 bytes", &[]);
+    redacts(r#"$ export VAULT_TOKEN="$(vault write -field=token auth/jwt/login role=ci)""#, &[]);
+    redacts("Found credentials from IAM Role: inventory-ec2-role", &[]);
+    redacts("> set-cookie: AWSALB=FPJFtADai1KishITJefd5Jrq2JFNrvgO6V72; Path=/", &[]);
+    redacts("gcloud secrets versions access latest --secret=api-token --project=acme", &[]);
+}

@@ -6,6 +6,8 @@
 
 use std::ops::Range;
 
+use super::headers::after_scheme;
+
 /// How the text around a key delimits bare values.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Context {
@@ -128,9 +130,22 @@ pub fn values(line: &[u8], at: usize, context: Context) -> Values {
             }
             None => Values::One(single(line, at, context)),
         },
+        // `(sensitive value)`, `(known after apply)`: words in parentheses
+        // are one value (a placeholder, most often), not a tuple.
+        b'(' if words_in_parentheses(line, at).is_some() => {
+            Values::One(words_in_parentheses(line, at).map(|range| Value { range, marked: false }))
+        }
         b'[' | b'(' => Values::Many(list(line, at + 1, if first == b'[' { b']' } else { b')' }).into_iter()),
         _ => Values::One(single(line, at, context)),
     }
+}
+
+/// `(words without quotes or commas)` at `at`, parentheses included.
+fn words_in_parentheses(line: &[u8], at: usize) -> Option<Range<usize>> {
+    let close = line[at + 1..].iter().take(64).position(|&b| b == b')')? + at + 1;
+    let inner = &line[at + 1..close];
+    (inner.contains(&b' ') && inner.iter().all(|b| b.is_ascii_alphanumeric() || b" _-".contains(b)))
+        .then(|| at..close + 1)
 }
 
 /// One value: quoted, a call wrapping a quoted value, or bare.
@@ -140,11 +155,47 @@ pub fn single(line: &[u8], at: usize, context: Context) -> Option<Value> {
         return Some(after_scheme(line, range.clone(), context).unwrap_or(Value { range, marked: false }));
     }
     let ident_end = at + line[at..].iter().take_while(|b| b.is_ascii_alphanumeric() || **b == b'_').count();
-    if ident_end > at
-        && line.get(ident_end) == Some(&b'(')
-        && let Some((open, quote)) = opening_quote(line, ident_end + 1)
+    if ident_end > at && line.get(ident_end) == Some(&b'(') {
+        if let Some((open, quote)) = opening_quote(line, ident_end + 1) {
+            return Some(Value { range: quoted(line, open, quote), marked: false });
+        }
+        // `ReadOnlyCredentials(access_key='x', ...)`: an object's repr, left
+        // to its own keys.
+        if opens_map(line, ident_end + 1) {
+            return None;
+        }
+    }
+    // `<set in vault>`: a bracketed placeholder, spaces and all.
+    if line[at] == b'<'
+        && let Some(close) = line[at..].iter().take(64).position(|&b| b == b'>')
+        && line[at + 1..at + close].iter().all(|b| b.is_ascii_alphabetic() || b" _-".contains(b))
     {
-        return Some(Value { range: quoted(line, open, quote), marked: false });
+        return Some(Value { range: at..at + close + 1, marked: false });
+    }
+    // `#{ENV["X"]}`, `{{ secret "x" }}`, `${file("x")}`: a template, to its
+    // matching brace (and Octopus's closing `#`).
+    if line[at..].starts_with(b"#{") || line[at..].starts_with(b"{{") || line[at..].starts_with(b"${") {
+        let mut depth = 0usize;
+        for (i, &b) in line[at..].iter().enumerate().take(256) {
+            match b {
+                b'{' => depth += 1,
+                b'}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        let end = at + i + 1;
+                        let end = if line.get(end) == Some(&b'#') { end + 1 } else { end };
+                        return Some(Value { range: at..end, marked: false });
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    // `<%= ENV['DB_PASSWORD'] %>`: a template tag, spaces and all.
+    if line[at..].starts_with(b"<%")
+        && let Some(close) = line[at..].windows(2).position(|w| w == b"%>")
+    {
+        return Some(Value { range: at..at + close + 2, marked: false });
     }
     let end = bare_end(line, at, context);
     (end > at).then(|| after_scheme(line, at..end, context).unwrap_or(Value { range: at..end, marked: false }))
@@ -241,43 +292,6 @@ fn list(line: &[u8], mut at: usize, close: u8) -> Vec<Value> {
     found
 }
 
-/// The values of a `Cookie:` or `Set-Cookie:` header starting at `at`:
-/// each `name=value`, up to the end of the header (a quote, an escaped or
-/// real line break). Attributes (`Path=/`, `SameSite=Lax`) are not values.
-pub fn cookies(line: &[u8], at: usize) -> Vec<Value> {
-    const ATTRIBUTES: [&[u8]; 10] = [
-        b"path",
-        b"domain",
-        b"expires",
-        b"max-age",
-        b"samesite",
-        b"httponly",
-        b"secure",
-        b"priority",
-        b"partitioned",
-        b"version",
-    ];
-    let end = (at..line.len())
-        .find(|&i| {
-            matches!(line[i], b'"' | b'\'' | b'\r' | b'\n') || (line[i] == b'\\' && line.get(i + 1) != Some(&b'\\'))
-        })
-        .unwrap_or(line.len());
-    let mut found = Vec::new();
-    let mut i = at;
-    while i < end {
-        let pair_end = line[i..end].iter().position(|&b| b == b';').map_or(end, |p| i + p);
-        if let Some(eq) = line[i..pair_end].iter().position(|&b| b == b'=') {
-            let name = line[i..i + eq].trim_ascii();
-            let value = i + eq + 1..pair_end;
-            if !ATTRIBUTES.iter().any(|a| name.eq_ignore_ascii_case(a)) && !value.is_empty() {
-                found.push(Value { range: value, marked: false });
-            }
-        }
-        i = pair_end + 1;
-    }
-    found
-}
-
 /// Where a bare value starting at `at` ends, by the syntax around it.
 pub fn bare_end(line: &[u8], at: usize, context: Context) -> usize {
     let mut depth = 0usize;
@@ -291,7 +305,8 @@ pub fn bare_end(line: &[u8], at: usize, context: Context) -> usize {
                 Some(_) => i += 1,
             },
             // A query value never starts with its own separator.
-            b'&' | b'#' | b'>' if context.query && i > at => break,
+            b'&' if context.query => break,
+            b'#' | b'>' if context.query && i > at => break,
             // Outside a query a `&` may be part of the value (a password);
             // `;` and `, ` separate the assignments of connection strings,
             // reprs and `toString()`s.
@@ -360,45 +375,4 @@ pub fn followed_by_assignment(line: &[u8], at: usize, operators: &[u8]) -> bool 
     }
     let at = skip_spaces(line, i);
     operator(line, at).is_some() && operators.contains(&line[at])
-}
-
-/// Authorization schemes whose credential follows a space.
-const SCHEMES: [&[u8]; 13] = [
-    b"bearer",
-    b"basic",
-    b"token",
-    b"bot",
-    b"apikey",
-    b"api-key",
-    b"sso-key",
-    b"ssws",
-    b"jwt",
-    b"oauth",
-    b"hmac",
-    b"negotiate",
-    b"splunk",
-];
-
-/// If `range` starts with an authorization scheme and a space, the
-/// credential after it (extended as a bare value when `range` was bare).
-fn after_scheme(line: &[u8], range: Range<usize>, context: Context) -> Option<Value> {
-    let text = &line[range.clone()];
-    let word_end = text.iter().position(|b| !b.is_ascii_alphanumeric() && *b != b'-').unwrap_or(text.len());
-    if !SCHEMES.iter().any(|s| text[..word_end].eq_ignore_ascii_case(s)) {
-        return None;
-    }
-    let credential = skip_spaces(line, range.start + word_end);
-    if credential == range.start + word_end {
-        return None;
-    }
-    let end = if credential >= range.end {
-        bare_end(line, credential, Context { line_start: false, ..context })
-    } else {
-        range.end
-    };
-    // `Basic realm="x"` is a challenge, not a credential.
-    if line[credential..end].windows(2).any(|w| w == b"=\"") {
-        return None;
-    }
-    Some(Value { range: credential..end, marked: true })
 }

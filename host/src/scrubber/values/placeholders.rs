@@ -1,0 +1,179 @@
+//! Placeholders, masks and templates: text that stands where a secret
+//! would, without being one.
+
+/// Text that stands for a secret without being one: `null`, `None`, `""`,
+/// `${VAR}`, `$VAR`, `%(name)s`, `{{ var }}`, `<redacted>`, `[REDACTED]`,
+/// `***`, `••••`, `xxxx`, and masks that show a few characters
+/// (`****1234`, `sk-...abcd`).
+pub fn is_placeholder(value: &[u8]) -> bool {
+    let value = trim_quotes(value);
+    // `\$API_TOKEN`: a shell-escaped reference is still a reference.
+    let value = value.strip_prefix(b"\\").filter(|v| v.starts_with(b"$")).unwrap_or(value);
+    if value.is_empty() {
+        return true;
+    }
+    let first = value[0];
+    let last = value[value.len() - 1];
+    // Template and environment references.
+    if first == b'$' && value.len() > 1 && (value[1] == b'{' || value[1] == b'(' || is_ident(&value[1..])) {
+        return true;
+    }
+    if value.starts_with(b"%(") || value.starts_with(b"{{") || value == b"%s" || value == b"?" {
+        return true;
+    }
+    if is_template(value) {
+        return true;
+    }
+    // A whole bracketed word: <redacted>, [REDACTED], (hidden), {password},
+    // and template references such as <path:secret/data/app#key>.
+    let inner = value.get(1..value.len().saturating_sub(1)).unwrap_or_default();
+    let bracketed = match (first, last) {
+        // `<redacted>`, `<set in vault>`, `<your api key>`: words, not a secret.
+        (b'<', b'>') => {
+            !inner.iter().any(u8::is_ascii_whitespace)
+                || inner.iter().all(|b| b.is_ascii_alphabetic() || b" _-".contains(b))
+        }
+        (b'[', b']') | (b'(', b')') | (b'{', b'}') => {
+            inner.iter().all(|b| b.is_ascii_alphanumeric() || b" _-:.*".contains(b))
+        }
+        _ => false,
+    };
+    if value.len() >= 2 && bracketed {
+        return true;
+    }
+    is_mask(value) || is_marker_word(value) || is_escaped_marker(value)
+}
+
+/// Template syntaxes of config tools and CI systems that a value is
+/// substituted from: `<%= ENV['X'] %>`, `#{ENV["X"]}`, Octopus
+/// `#{DbPassword}#`, `%DB_PASSWORD%`, `__DB_PASSWORD__`, `{env:X}` and
+/// `{env\:X}`, Grafana `$__file{...}`, Symfony `%env(X)%`,
+/// `(sensitive value)`, `(known after apply)`.
+fn is_template(value: &[u8]) -> bool {
+    let wrapped = |open: &[u8], close: &[u8]| {
+        value.starts_with(open) && value.ends_with(close) && value.len() > open.len() + close.len()
+    };
+    let identifier = |inner: &[u8]| !inner.is_empty() && inner.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_');
+    if wrapped(b"<%", b"%>")
+        || wrapped(b"#{", b"}")
+        || wrapped(b"#{", b"}#")
+        || wrapped(b"\\#{", b"}")
+        || wrapped(b"\\#{", b"}#")
+        || wrapped(b"%env(", b")%")
+        || wrapped(b"@@", b"@@")
+    {
+        return true;
+    }
+    if wrapped(b"%", b"%") && identifier(&value[1..value.len() - 1]) {
+        return true;
+    }
+    if wrapped(b"__", b"__")
+        && identifier(&value[2..value.len() - 2])
+        && value[2..value.len() - 2].iter().any(u8::is_ascii_uppercase)
+    {
+        return true;
+    }
+    if value.starts_with(b"{env:") || value.starts_with(b"{env\\:") || value.starts_with(b"$__") {
+        return true;
+    }
+    const PHRASES: [&[u8]; 6] =
+        [b"(sensitive value)", b"(sensitive)", b"(known after apply)", b"(hidden)", b"(secret)", b"(redacted)"];
+    PHRASES.iter().any(|p| value.eq_ignore_ascii_case(p))
+}
+
+/// Markers written with escaped brackets: `&lt;hidden&gt;`, `%3Credacted%3E`.
+fn is_escaped_marker(value: &[u8]) -> bool {
+    let inner = if value.starts_with(b"&lt;") && value.ends_with(b"&gt;") && value.len() > 8 {
+        &value[4..value.len() - 4]
+    } else if value.len() > 6
+        && value[..3].eq_ignore_ascii_case(b"%3C")
+        && value[value.len() - 3..].eq_ignore_ascii_case(b"%3E")
+    {
+        &value[3..value.len() - 3]
+    } else {
+        return false;
+    };
+    inner.iter().all(|b| b.is_ascii_alphabetic() || b"_- ".contains(b))
+}
+
+/// Masked text: all mask characters (`*`, `•`, `.`...), or a run of three
+/// or more of the same one with at most eight characters in clear before
+/// and after it (`****1234`, `sk-...abcd`), or `x`/`X` only.
+fn is_mask(value: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(value);
+    let is_mask_char = |c: char| matches!(c, '*' | '•' | '●' | '·' | '…' | '.');
+    // Sentence punctuation after a mask (`sk-proj-****LaY9.`) is not part of it.
+    let text = text.trim_end_matches(['.', ',', ';']);
+    let chars: Vec<char> = text.chars().collect();
+    if chars.is_empty() {
+        return true;
+    }
+    if chars.iter().all(|&c| is_mask_char(c)) {
+        return true;
+    }
+    // The longest run of one mask character, and where it is.
+    let (mut best, mut best_at, mut at) = (0usize, 0usize, 0usize);
+    while at < chars.len() {
+        let run = chars[at..].iter().take_while(|&&c| c == chars[at]).count();
+        if is_mask_char(chars[at]) && run > best {
+            (best, best_at) = (run, at);
+        }
+        at += run;
+    }
+    let clear_around = chars.len() - best;
+    let clear_elsewhere = chars[..best_at].iter().chain(&chars[best_at + best..]).all(|&c| !is_mask_char(c));
+    if best >= 3 && clear_around <= best.max(8) && clear_elsewhere {
+        return true;
+    }
+    // A vendor prefix and a long mask, perhaps in parts: `hvs.*****`,
+    // `SG.****.****`, `sk-ant-api03-****...zqoh`.
+    let stars = |c: &char| matches!(c, '*' | '•' | '●');
+    let longest_stars = chars.chunk_by(|a, b| a == b).filter(|run| stars(&run[0])).map(<[char]>::len).max();
+    let clear = chars.iter().filter(|c| c.is_ascii_alphanumeric()).count();
+    if longest_stars.is_some_and(|run| run >= 4) && clear <= 24 {
+        return true;
+    }
+    value.len() >= 3 && value.iter().all(|&b| b == b'x' || b == b'X')
+}
+
+fn is_marker_word(value: &[u8]) -> bool {
+    const MARKERS: &[&[u8]] = &[
+        b"redacted",
+        b"filtered",
+        b"hidden",
+        b"masked",
+        b"removed",
+        b"sensitive",
+        b"your_password",
+        b"your-password",
+        b"your_token",
+        b"your-token",
+        b"your_api_key",
+        b"your-api-key",
+        b"<your-token>",
+        b"not-set",
+        b"not_set",
+        b"notset",
+        b"unset",
+        b"n/a",
+    ];
+    // **REDACTED**, **hidden**
+    let starred = value.starts_with(b"**")
+        && value.ends_with(b"**")
+        && value.iter().all(|b| b.is_ascii_alphabetic() || matches!(b, b'*' | b'_' | b' '));
+    MARKERS.iter().any(|m| value.eq_ignore_ascii_case(m)) || value.starts_with(b"[REDACTED") || starred
+}
+
+/// `"x"` or `'x'` without its quotes.
+fn trim_quotes(value: &[u8]) -> &[u8] {
+    match value {
+        [b'"', inner @ .., b'"'] | [b'\'', inner @ .., b'\''] => inner,
+        _ => value,
+    }
+}
+
+fn is_ident(text: &[u8]) -> bool {
+    !text.is_empty()
+        && (text[0].is_ascii_alphabetic() || text[0] == b'_')
+        && text.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_')
+}
