@@ -36,6 +36,9 @@ use crate::store::Store;
 /// Backends shared by every plugin's store, and capability counters.
 pub struct Services {
     refused: AtomicU64,
+    /// Unix milliseconds the `clock` capability reports instead of the
+    /// system time (0: the system time). Set by `vigil watchdog run --now`.
+    pinned_now_ms: AtomicU64,
     /// Where refusals (and check runs, through the scheduler) are counted.
     pub metrics: Arc<Metrics>,
     /// Redis, when `endpoints.redis_url` is set.
@@ -69,10 +72,31 @@ impl Default for Services {
 }
 
 impl Services {
+    /// Make the `clock` capability report `now` from here on (a one-shot
+    /// evaluation "as of" a moment: `vigil watchdog run --now`).
+    pub fn pin_clock(&self, now: std::time::SystemTime) {
+        let ms =
+            now.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        self.pinned_now_ms.store(ms.max(1), Ordering::Relaxed);
+    }
+
+    /// The wall time plugins see: the pinned moment, or the system time.
+    pub fn now_unix_ms(&self) -> u64 {
+        match self.pinned_now_ms.load(Ordering::Relaxed) {
+            0 => {
+                let since_epoch =
+                    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+                u64::try_from(since_epoch.as_millis()).unwrap_or(u64::MAX)
+            }
+            pinned => pinned,
+        }
+    }
+
     /// Services with no Redis or MongoDB, and the default Docker engine address.
     pub fn new() -> Self {
         Self {
             refused: AtomicU64::new(0),
+            pinned_now_ms: AtomicU64::new(0),
             metrics: Arc::new(Metrics::default()),
             redis: None,
             mongo: Arc::new(MongoBackend::default()),
@@ -107,6 +131,7 @@ impl Services {
         let store = open_store(endpoints, &mongo)?;
         Ok(Self {
             refused: AtomicU64::new(0),
+            pinned_now_ms: AtomicU64::new(0),
             metrics,
             redis,
             store,

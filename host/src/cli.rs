@@ -2,6 +2,7 @@
 
 mod check;
 mod config_check;
+mod deploy;
 mod index;
 mod new;
 mod plugin;

@@ -180,8 +180,19 @@ pub async fn load_all(runtime: &Runtime, sources: &PluginSources, config: &Daemo
     report
 }
 
+/// Suffixes of names that editors, copy tools and package managers leave
+/// behind while they work: never a plugin.
+const TEMPORARY_SUFFIXES: [&str; 12] =
+    ["~", ".tmp", ".temp", ".part", ".partial", ".swp", ".bak", ".old", ".orig", ".dpkg-new", ".dpkg-old", ".rpmnew"];
+
+/// Whether a directory entry is skipped: hidden (`.my-check.new`, where a
+/// deploy stages its copy) or a temporary name (`my-check.tmp`).
+pub fn is_skipped(name: &str) -> bool {
+    name.starts_with('.') || TEMPORARY_SUFFIXES.iter().any(|suffix| name.ends_with(suffix))
+}
+
 /// A directory with `plugin.toml` is one plugin; otherwise each subdirectory
-/// with one is.
+/// with one is, except hidden and temporary ones ([`is_skipped`]).
 fn plugin_dirs(dir: &Path, failures: &mut Vec<LoadFailure>) -> Vec<PathBuf> {
     if dir.join(MANIFEST_FILE).is_file() {
         return vec![dir.to_path_buf()];
@@ -190,6 +201,7 @@ fn plugin_dirs(dir: &Path, failures: &mut Vec<LoadFailure>) -> Vec<PathBuf> {
         Ok(entries) => {
             let mut dirs: Vec<PathBuf> = entries
                 .filter_map(Result::ok)
+                .filter(|entry| !is_skipped(&entry.file_name().to_string_lossy()))
                 .map(|entry| entry.path())
                 .filter(|path| path.join(MANIFEST_FILE).is_file())
                 .collect();
@@ -234,4 +246,33 @@ fn identity(text: &str) -> Identity {
     let Ok(table) = text.parse::<toml::Table>() else { return (None, None) };
     let field = |key: &str| table.get(key).and_then(toml::Value::as_str).map(str::to_owned);
     (field("name"), field("version"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hidden_and_temporary_names_are_skipped() {
+        for name in
+            [".my-check", ".my-check.deploy-42", "my-check~", "my-check.tmp", "x.part", "x.swp", "x.bak", "x.old"]
+        {
+            assert!(is_skipped(name), "{name}");
+        }
+        for name in ["my-check", "scrubber-tokens", "v2.0", "old-check", "tmp-check"] {
+            assert!(!is_skipped(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn a_directory_scan_skips_them() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for name in ["live", ".staged", "copy.tmp"] {
+            std::fs::create_dir(dir.path().join(name)).expect("dir");
+            std::fs::write(dir.path().join(name).join(MANIFEST_FILE), "").expect("manifest");
+        }
+        let mut failures = Vec::new();
+        assert_eq!(plugin_dirs(dir.path(), &mut failures), [dir.path().join("live")]);
+        assert!(failures.is_empty());
+    }
 }

@@ -10,7 +10,9 @@
 //!    are unchanged keeps its running instance.
 //! 3. Load each new or changed plugin (through the artifact cache), ask for
 //!    its `describe()`, and canary it: a check runs once under its deadline,
-//!    a scrubber gives its rules, an index profile its indexes. Any failure
+//!    a scrubber gives its rules, an index profile its indexes, a watchdog
+//!    evaluates once (its findings are dropped, nothing is dispatched; its
+//!    own error, such as a store it cannot reach, is no fault). Any failure
 //!    rejects that version: the old one keeps running, and the rejection is
 //!    in `/health/status`, the log and `vigil_plugin_reloads_total`.
 //! 4. Swap the plugin set atomically, rebuild the scrubber when its rules
@@ -89,6 +91,9 @@ pub struct ReloadReport {
 pub struct ReloadState {
     running: tokio::sync::Mutex<()>,
     rejected: Mutex<BTreeMap<String, Rejected>>,
+    /// Woken after each reload that applied a new configuration (the file
+    /// watcher then follows its `plugin_dirs`).
+    pub(crate) applied: tokio::sync::Notify,
 }
 
 impl ReloadState {
@@ -176,7 +181,10 @@ async fn canary(plugin: &Plugin) -> Result<(), String> {
         PluginKind::Check => plugin.run_check().await.err(),
         PluginKind::Scrubber => plugin.rules().await.err(),
         PluginKind::IndexProfile => plugin.indexes().await.err(),
-        PluginKind::Watchdog => None,
+        PluginKind::Watchdog => match plugin.evaluate().await {
+            Err(crate::runtime::Fault::PluginError(_)) | Ok(_) => None,
+            Err(fault) => Some(fault),
+        },
     };
     match fault {
         Some(fault) => Err(format!("canary {} failed: {fault}", plugin.kind())),
@@ -279,6 +287,9 @@ impl Daemon {
         report.rejected = self.reloads.rejected();
         report.duration_seconds = since.elapsed().as_secs_f64();
         self.metrics.reload_finished(report.duration_seconds, report.config.outcome);
+        if report.config.outcome == "applied" {
+            self.reloads.applied.notify_waiters();
+        }
         tracing::info!(
             trigger,
             added = ?report.added,

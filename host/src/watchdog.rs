@@ -205,11 +205,16 @@ impl Watchdog {
 
     /// Evaluate one plugin and dispatch what it asks for.
     pub async fn evaluate(&self, plugin: &Plugin) -> RuleReport {
+        self.evaluate_with(plugin, self.dry_run).await
+    }
+
+    /// [`Watchdog::evaluate`]; with `dry_run`, dispatches are only printed.
+    async fn evaluate_with(&self, plugin: &Plugin, dry_run: bool) -> RuleReport {
         let started = Instant::now();
         let evaluated_at = unix_now();
         let outcome = plugin.evaluate().await;
         let (findings, error) = match outcome {
-            Ok(findings) => (self.handle(plugin, findings).await, None),
+            Ok(findings) => (self.handle(plugin, findings, dry_run).await, None),
             Err(fault) => {
                 tracing::warn!(plugin = plugin.name(), %fault, "watchdog evaluation failed");
                 (Vec::new(), Some(fault.to_string()))
@@ -226,17 +231,23 @@ impl Watchdog {
         report
     }
 
-    /// Evaluate every watchdog plugin once (what `vigil watchdog run --once`
-    /// and `POST /admin/watchdog/run` do).
+    /// Evaluate every watchdog plugin once (what `vigil watchdog run` and
+    /// `POST /admin/watchdog/run` do).
     pub async fn evaluate_all(&self, plugins: &[Arc<Plugin>]) -> Vec<RuleReport> {
+        self.evaluate_all_with(plugins, false).await
+    }
+
+    /// [`Watchdog::evaluate_all`]; `dry_run` prints the dispatches instead
+    /// of sending them, whatever the configuration says.
+    pub async fn evaluate_all_with(&self, plugins: &[Arc<Plugin>], dry_run: bool) -> Vec<RuleReport> {
         let mut reports = Vec::new();
         for plugin in plugins.iter().filter(|p| p.kind() == PluginKind::Watchdog) {
-            reports.push(self.evaluate(plugin).await);
+            reports.push(self.evaluate_with(plugin, dry_run || self.dry_run).await);
         }
         reports
     }
 
-    async fn handle(&self, plugin: &Plugin, findings: Vec<types::Finding>) -> Vec<FindingView> {
+    async fn handle(&self, plugin: &Plugin, findings: Vec<types::Finding>, dry_run: bool) -> Vec<FindingView> {
         let max = self.limits.max_payload_bytes;
         let mut views = Vec::with_capacity(findings.len());
         for mut finding in findings {
@@ -259,7 +270,7 @@ impl Watchdog {
                 "watchdog finding"
             );
             let dispatch = match finding.dispatch {
-                Some(wanted) => Some(self.dispatch(plugin, &finding.rule, wanted, oversized).await),
+                Some(wanted) => Some(self.dispatch(plugin, &finding.rule, wanted, oversized, dry_run).await),
                 None => None,
             };
             views.push(FindingView {
@@ -279,8 +290,9 @@ impl Watchdog {
         rule: &str,
         wanted: types::DispatchRequest,
         oversized: Option<(&'static str, usize)>,
+        dry_run: bool,
     ) -> DispatchView {
-        let target = if self.dry_run { "log" } else { self.dispatcher.target() };
+        let target = if dry_run { "log" } else { self.dispatcher.target() };
         let max = self.limits.max_payload_bytes;
         let refusal = match oversized {
             Some((field, size)) => Some(format!("{field} is {size} bytes, over the {max}-byte limit")),
@@ -329,7 +341,7 @@ impl Watchdog {
         };
         let outcome = match parsed {
             Err(error) => Outcome::Failed { error },
-            Ok(_) => self.dispatcher.dispatch(&request, self.dry_run).await,
+            Ok(_) => self.dispatcher.dispatch(&request, dry_run).await,
         };
         self.metrics.dispatched(rule, target, outcome.label());
         DispatchView { request, target, outcome }

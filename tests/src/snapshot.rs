@@ -11,6 +11,17 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::{Value, json};
 
+/// The moment `examples/cspm-snapshot/` was generated as of: evaluate it
+/// with `vigil watchdog run --now 2026-01-15T12:00:00Z` and its story (3
+/// stuck scans, compliance 9 h old...) holds on any day.
+pub const EXAMPLE_NOW: &str = "2026-01-15T12:00:00Z";
+
+/// [`EXAMPLE_NOW`] as a time.
+pub fn example_now() -> SystemTime {
+    // 2026-01-15T12:00:00Z
+    SystemTime::UNIX_EPOCH + Duration::from_secs(1_768_478_400)
+}
+
 /// What to generate.
 #[derive(Debug, Clone)]
 pub struct Plan {

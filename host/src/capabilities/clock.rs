@@ -1,7 +1,7 @@
 //! `clock`: wall time and a monotonic counter.
 
 use std::sync::OnceLock;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use crate::runtime::HostState;
 use crate::runtime::bindings::host::vigil::plugin::clock::Host;
@@ -13,8 +13,7 @@ fn process_start() -> Instant {
 
 impl Host for HostState {
     async fn now_unix_ms(&mut self) -> wasmtime::Result<u64> {
-        let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-        Ok(u64::try_from(since_epoch.as_millis()).unwrap_or(u64::MAX))
+        Ok(self.services.now_unix_ms())
     }
 
     async fn monotonic_ns(&mut self) -> wasmtime::Result<u64> {

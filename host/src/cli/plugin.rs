@@ -32,6 +32,10 @@ pub enum PluginCommand {
     /// Write a ready-to-build plugin crate: Cargo.toml, plugin.toml, a working
     /// src/lib.rs, a golden expected.json for `plugin test --expect`, a README.
     New(super::new::NewArgs),
+    /// Install or upgrade a plugin in a directory the daemon watches,
+    /// atomically: the copy is staged in a hidden directory and swapped with
+    /// the old version in one rename, so the daemon never reads half of it.
+    Deploy(super::deploy::DeployArgs),
 }
 
 #[derive(Debug, Args)]
@@ -78,6 +82,7 @@ pub async fn execute(command: PluginCommand) -> anyhow::Result<ExitCode> {
         PluginCommand::Test(args) => test(args).await,
         PluginCommand::List(args) => list(args).await,
         PluginCommand::New(args) => super::new::execute(args),
+        PluginCommand::Deploy(args) => super::deploy::execute(&args),
     }
 }
 

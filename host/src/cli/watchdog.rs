@@ -1,6 +1,7 @@
-//! `vigil watchdog run --once`: evaluate every watchdog rule against a store,
+//! `vigil watchdog run`: evaluate every watchdog rule once against a store,
 //! print the findings and the dispatches made (or, with `--dry-run`, the ones
-//! that would be made).
+//! that would be made). The daemon (`vigil run`) evaluates on each rule's
+//! interval instead.
 
 use std::process::ExitCode;
 
@@ -23,9 +24,15 @@ pub enum WatchdogCommand {
 pub struct RunArgs {
     #[command(flatten)]
     daemon: DaemonArgs,
-    /// Evaluate once and exit (the daemon, `vigil run`, evaluates on each rule's interval).
-    #[arg(long, required = true)]
+    /// Accepted for compatibility: `watchdog run` always evaluates once and
+    /// exits (the daemon, `vigil run`, evaluates on each rule's interval).
+    #[arg(long, hide = true)]
     once: bool,
+    /// Evaluate as of this moment (RFC 3339, e.g. `2026-01-15T12:00:00Z`):
+    /// the rules' clock reads it instead of the system time, so an export's
+    /// ages are what they were when it was taken.
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    now: Option<std::time::SystemTime>,
     /// The store to read: `snapshot:DIR` (a directory of mongoexport files).
     #[arg(long, value_name = "snapshot:DIR", conflicts_with = "mongodb")]
     store: Option<String>,
@@ -46,6 +53,9 @@ pub async fn execute(command: WatchdogCommand) -> anyhow::Result<ExitCode> {
     super::override_store(&mut config, args.store.as_deref(), args.mongodb.as_deref())?;
     config.watchdog.dry_run |= args.dry_run;
     let daemon = Daemon::start(config).await?;
+    if let Some(now) = args.now {
+        daemon.runtime.services().pin_clock(now);
+    }
     let set = daemon.plugins.load();
     let reports = daemon.watchdog.evaluate_all(&set.plugins).await;
     let healthy = reports.iter().all(|r| {
@@ -69,6 +79,10 @@ pub async fn execute(command: WatchdogCommand) -> anyhow::Result<ExitCode> {
         eprintln!("plugin failed to load: {}: {}", failure.origin, failure.error);
     }
     Ok(if healthy && set.failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn parse_time(text: &str) -> Result<std::time::SystemTime, String> {
+    humantime::parse_rfc3339_weak(text).map_err(|e| format!("{e} (expected RFC 3339, e.g. 2026-01-15T12:00:00Z)"))
 }
 
 fn print_text(reports: &[RuleReport]) {

@@ -2,11 +2,11 @@
 //! configuration file (the `notify` crate; the watcher only reports that
 //! something changed), SIGHUP, and the admin route. One task debounces file
 //! events (waiting until writes settle, so a plugin copied in pieces is not
-//! read half-written; deploy with an atomic rename to be safe) and runs the
-//! reloads, so they never race.
+//! read half-written; `vigil plugin deploy` swaps a whole directory in one
+//! rename) and runs the reloads, so they never race.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use notify::{RecursiveMode, Watcher};
@@ -43,64 +43,121 @@ fn watched(daemon: &Daemon) -> Vec<(PathBuf, RecursiveMode)> {
     paths
 }
 
-/// A polling watcher over the same paths, when inotify is not available.
-fn poll_watcher(daemon: &Daemon, sender: mpsc::UnboundedSender<()>) -> Option<Box<dyn Watcher + Send>> {
+/// Which changed paths matter: those in a plugin directory, and the
+/// configuration file itself (not its neighbours).
+#[derive(Debug, Default)]
+struct Relevant {
+    plugin_dirs: Vec<PathBuf>,
+    config_file: Option<PathBuf>,
+}
+
+impl Relevant {
+    fn of(daemon: &Daemon) -> Self {
+        let config = daemon.config.load();
+        Self {
+            plugin_dirs: config.plugin_dirs.iter().filter_map(|d| std::fs::canonicalize(d).ok()).collect(),
+            config_file: config.origin.path.clone().and_then(|p| std::fs::canonicalize(p).ok()),
+        }
+    }
+
+    fn covers(&self, path: &std::path::Path) -> bool {
+        self.plugin_dirs.iter().any(|dir| path.starts_with(dir)) || self.config_file.as_deref() == Some(path)
+    }
+}
+
+/// A watcher and what it watches now; follows the configuration's
+/// `plugin_dirs` after every applied reload.
+struct Watching {
+    watcher: Option<Box<dyn Watcher + Send>>,
+    paths: Vec<(PathBuf, RecursiveMode)>,
+    relevant: Arc<RwLock<Relevant>>,
+}
+
+impl Watching {
+    fn start(daemon: &Daemon, sender: &mpsc::UnboundedSender<()>) -> Self {
+        let relevant = Arc::new(RwLock::new(Relevant::of(daemon)));
+        let (notify_sender, filter) = (sender.clone(), Arc::clone(&relevant));
+        let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+            let Ok(event) = event else { return };
+            if event.kind.is_access() {
+                return;
+            }
+            let relevant = filter.read().unwrap_or_else(PoisonError::into_inner);
+            if event.paths.iter().any(|path| relevant.covers(path)) {
+                let _ = notify_sender.send(());
+            }
+        });
+        let mut watching = Self { watcher: None, paths: Vec::new(), relevant };
+        match watcher {
+            Ok(watcher) => {
+                watching.watcher = Some(Box::new(watcher));
+                if let Err(err) = watching.sync(daemon) {
+                    tracing::warn!(error = %err, "file events unavailable; polling plugin directories every second");
+                    watching.watcher = None;
+                }
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "file events unavailable; polling plugin directories every second")
+            }
+        }
+        // Without inotify (its per-user instance limit is easily reached in
+        // containers), poll instead: slower to notice, same behaviour.
+        if watching.watcher.is_none() {
+            watching.paths.clear();
+            watching.watcher = poll_watcher(sender.clone());
+            if let Err(err) = watching.sync(daemon) {
+                tracing::warn!(error = %err, "cannot watch plugin directories; reload with SIGHUP or POST /admin/reload");
+            }
+        }
+        watching
+    }
+
+    /// Watch what the configuration names now, and nothing else. Returns
+    /// whether a path was added (what landed there before it was watched
+    /// needs one more look).
+    fn sync(&mut self, daemon: &Daemon) -> Result<bool, String> {
+        let wanted = watched(daemon);
+        *self.relevant.write().unwrap_or_else(PoisonError::into_inner) = Relevant::of(daemon);
+        let Some(watcher) = self.watcher.as_mut() else { return Ok(false) };
+        for (path, _) in self.paths.iter().filter(|p| !wanted.contains(p)) {
+            let _ = watcher.unwatch(path);
+        }
+        let mut first_error = None;
+        for (path, mode) in wanted.iter().filter(|p| !self.paths.contains(p)) {
+            if let Err(err) = watcher.watch(path, *mode) {
+                tracing::warn!(path = %path.display(), error = %err, "cannot watch");
+                first_error.get_or_insert_with(|| format!("{}: {err}", path.display()));
+            }
+        }
+        let added = wanted.iter().any(|p| !self.paths.contains(p));
+        self.paths = wanted;
+        first_error.map_or(Ok(added), Err)
+    }
+}
+
+/// A polling watcher, when inotify is not available.
+fn poll_watcher(sender: mpsc::UnboundedSender<()>) -> Option<Box<dyn Watcher + Send>> {
     let config = notify::Config::default().with_poll_interval(Duration::from_secs(1));
     let handler = move |event: notify::Result<notify::Event>| {
         if event.is_ok() {
             let _ = sender.send(());
         }
     };
-    let mut watcher = match notify::PollWatcher::new(handler, config) {
-        Ok(watcher) => watcher,
+    match notify::PollWatcher::new(handler, config) {
+        Ok(watcher) => Some(Box::new(watcher)),
         Err(err) => {
             tracing::warn!(error = %err, "cannot watch plugin directories; reload with SIGHUP or POST /admin/reload");
-            return None;
-        }
-    };
-    for (path, mode) in watched(daemon) {
-        if let Err(err) = watcher.watch(&path, mode) {
-            tracing::warn!(path = %path.display(), error = %err, "cannot watch");
+            None
         }
     }
-    Some(Box::new(watcher))
 }
 
 /// Start watching, plus SIGHUP; reloads run on one task until `shutdown`.
+/// After every reload that applies a new configuration (whatever triggered
+/// it) the watched directories follow its `plugin_dirs`.
 pub fn watch(daemon: &Arc<Daemon>, shutdown: &CancellationToken) {
     let (sender, mut events) = mpsc::unbounded_channel::<()>();
-    let config_file = daemon.config.load().origin.path.clone().and_then(|p| std::fs::canonicalize(p).ok());
-    let plugin_dirs: Vec<PathBuf> =
-        daemon.config.load().plugin_dirs.iter().filter_map(|d| std::fs::canonicalize(d).ok()).collect();
-    let notify_sender = sender.clone();
-    let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        let Ok(event) = event else { return };
-        if event.kind.is_access() {
-            return;
-        }
-        // In the config file's directory, only the config file itself counts.
-        let relevant = event.paths.iter().any(|path| {
-            plugin_dirs.iter().any(|dir| path.starts_with(dir)) || config_file.as_ref().is_some_and(|f| path == f)
-        });
-        if relevant {
-            let _ = notify_sender.send(());
-        }
-    });
-    let watcher = watcher.map_err(|err| err.to_string()).and_then(|mut watcher| {
-        for (path, mode) in watched(daemon) {
-            watcher.watch(&path, mode).map_err(|err| format!("{}: {err}", path.display()))?;
-        }
-        Ok(Box::new(watcher) as Box<dyn Watcher + Send>)
-    });
-    // Without inotify (its per-user instance limit is easily reached in
-    // containers), poll instead: slower to notice, same behaviour.
-    let watcher = match watcher {
-        Ok(watcher) => Some(watcher),
-        Err(err) => {
-            tracing::warn!(error = %err, "file events unavailable; polling plugin directories every second");
-            poll_watcher(daemon, sender.clone())
-        }
-    };
+    let mut watching = Watching::start(daemon, &sender);
 
     // Registered before returning, so a SIGHUP right after start-up reloads
     // instead of killing the process.
@@ -119,15 +176,27 @@ pub fn watch(daemon: &Arc<Daemon>, shutdown: &CancellationToken) {
 
     let (daemon, shutdown) = (Arc::clone(daemon), shutdown.clone());
     tokio::spawn(async move {
-        let _watcher = watcher;
-        let _sender = sender;
         loop {
-            let first = tokio::select! {
-                first = settle(&mut events, DEBOUNCE) => first,
+            let applied = daemon.reloads.applied.notified();
+            tokio::pin!(applied);
+            // Registered now, so a reload applied before the select polls it still counts.
+            applied.as_mut().enable();
+            tokio::select! {
+                first = settle(&mut events, DEBOUNCE) => {
+                    let Some(first) = first else { break };
+                    daemon.reload("files changed", first).await;
+                }
+                () = &mut applied => {}
                 _ = shutdown.cancelled() => break,
-            };
-            let Some(first) = first else { break };
-            daemon.reload("files changed", first).await;
+            }
+            match watching.sync(&daemon) {
+                // A directory the reload added may have changed before it was watched.
+                Ok(true) => {
+                    let _ = sender.send(());
+                }
+                Ok(false) => {}
+                Err(err) => tracing::warn!(error = %err, "some plugin directories are not watched; reload with SIGHUP"),
+            }
         }
     });
 }

@@ -80,9 +80,23 @@ async fn run_checks(State(daemon): State<Arc<Daemon>>) -> Json<serde_json::Value
 
 /// Evaluate every watchdog plugin now, dispatching what they ask for (the
 /// same dedupe and cooldown apply), and answer with the reports.
-async fn run_watchdog(State(daemon): State<Arc<Daemon>>) -> Json<serde_json::Value> {
+/// The options of `POST /admin/watchdog/run`.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WatchdogRunOptions {
+    /// Print the dispatches instead of sending them.
+    #[serde(default)]
+    dry_run: bool,
+}
+
+/// `POST /admin/watchdog/run[?dry_run=true]`: evaluate every rule now;
+/// with `dry_run`, print the dispatches instead of sending them.
+async fn run_watchdog(
+    State(daemon): State<Arc<Daemon>>,
+    axum::extract::Query(options): axum::extract::Query<WatchdogRunOptions>,
+) -> Json<serde_json::Value> {
     let set = daemon.plugins.load_full();
-    let reports = daemon.watchdog.evaluate_all(&set.plugins).await;
+    let reports = daemon.watchdog.evaluate_all_with(&set.plugins, options.dry_run).await;
     Json(json!({ "coordination": daemon.watchdog.coordination(), "rules": reports }))
 }
 

@@ -1,16 +1,17 @@
 //! Write a snapshot of the platform's collections with planted drift:
-//! `cspm-snapshot [DIR] [--scans N] [--findings N]` (default: the example
-//! plan into `examples/cspm-snapshot/`). Dates are relative to now.
+//! `cspm-snapshot [DIR] [--scans N] [--findings N] [--now TIME|now]`
+//! (default: the example plan into `examples/cspm-snapshot/`, as of
+//! `EXAMPLE_NOW`; dates are relative to that moment).
 
 use std::path::PathBuf;
 use std::time::SystemTime;
 
-use vigil_tests::snapshot::{Plan, generate};
+use vigil_tests::snapshot::{EXAMPLE_NOW, Plan, example_now, generate};
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let mut dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/cspm-snapshot"));
-    let mut plan = Plan::example(SystemTime::now());
+    let mut plan = Plan::example(example_now());
     while let Some(arg) = args.next() {
         let mut number = |what: &str| -> anyhow::Result<usize> {
             args.next().and_then(|v| v.parse().ok()).ok_or_else(|| anyhow::anyhow!("{what} needs a number"))
@@ -18,8 +19,14 @@ fn main() -> anyhow::Result<()> {
         match arg.as_str() {
             "--scans" => plan.scans = number("--scans")?,
             "--findings" => plan.findings = [number("--findings")?; 3].map(|n| n / 3),
+            "--now" => {
+                let text = args.next().ok_or_else(|| anyhow::anyhow!("--now needs a time (RFC 3339) or `now`"))?;
+                plan.now = if text == "now" { SystemTime::now() } else { humantime::parse_rfc3339_weak(&text)? };
+            }
             "--help" | "-h" => {
-                println!("cspm-snapshot [DIR] [--scans N] [--findings N]");
+                println!(
+                    "cspm-snapshot [DIR] [--scans N] [--findings N] [--now TIME|now] (default --now {EXAMPLE_NOW})"
+                );
                 return Ok(());
             }
             other => dir = PathBuf::from(other),

@@ -106,3 +106,52 @@ fn admin_routes_are_forbidden_without_a_configured_token() {
     assert_eq!(events[0]["event.category"], "authorization");
     assert_eq!(events[0]["event.outcome"], "failure");
 }
+
+/// `POST /admin/watchdog/run?dry_run=true` evaluates every rule and only
+/// prints the dispatches; without it they go to the configured target (a
+/// webhook nothing listens on: they fail); an unknown option is a 400.
+#[test]
+fn the_watchdog_route_takes_dry_run() {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio");
+    let dir = tempfile::tempdir().expect("tempdir");
+    vigil_tests::snapshot::generate(
+        &dir.path().join("snapshot"),
+        &vigil_tests::snapshot::Plan::example(std::time::SystemTime::now()),
+    )
+    .expect("snapshot");
+    let config = dir.path().join("vigil.toml");
+    let text = format!(
+        "[endpoints]\nsnapshot_dir = {:?}\n[watchdog]\ntarget = \"webhook\"\nwebhook_url = \"http://127.0.0.1:{}/hook\"\nwebhook_retries = 0\n",
+        dir.path().join("snapshot").display().to_string(),
+        vigil_tests::free_port()
+    );
+    std::fs::write(&config, text).expect("config");
+    let vigil = VigilProcess::start(&[], Some(&config), &[("VIGIL_ADMIN_TOKEN", TOKEN)]);
+    let auth = format!("Bearer {TOKEN}");
+    let run = |query: &str| {
+        let path = format!("/admin/watchdog/run{query}");
+        runtime.block_on(http_request(vigil.addr, "POST", &path, &[("Authorization", auth.as_str())])).expect("answer")
+    };
+    let outcomes = |body: &str| -> Vec<String> {
+        let report: serde_json::Value = serde_json::from_str(body).expect("json");
+        let mut found: Vec<String> = report["rules"]
+            .as_array()
+            .expect("rules")
+            .iter()
+            .flat_map(|r| r["findings"].as_array().cloned().unwrap_or_default())
+            .filter_map(|f| f["dispatch"]["outcome"].as_str().map(str::to_owned))
+            .collect();
+        found.dedup();
+        found
+    };
+    let dry = run("?dry_run=true");
+    assert_eq!(dry.status, 200, "{}", dry.body);
+    assert_eq!(outcomes(&dry.body), ["dry_run"], "{}", dry.body);
+    let real = run("");
+    assert_eq!(real.status, 200, "{}", real.body);
+    let real_outcomes = outcomes(&real.body);
+    assert!(!real_outcomes.is_empty() && !real_outcomes.contains(&"dry_run".to_owned()), "{}", real.body);
+    assert!(real.body.contains("\"target\":\"webhook\""), "{}", real.body);
+    assert_eq!(run("?dryrun=1").status, 400);
+    vigil.stop();
+}

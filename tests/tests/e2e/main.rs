@@ -4,6 +4,7 @@ mod admin;
 mod authoring;
 mod cache;
 mod celery_metrics;
+mod deploy;
 mod docker;
 mod examples;
 mod faults;

@@ -59,7 +59,8 @@ fn watchdog_plugin(dir: &PluginDir, name: &str, granted: &str, config: &str) {
     dir.add(name, "watchdog", fixtures::WATCHDOG_MISBEHAVE, &manifest);
 }
 
-/// `vigil watchdog run --once` over `plugins` with `config`: the dispatch
+/// `vigil watchdog run --once` (the flag older scripts pass is still
+/// accepted) over `plugins` with `config`: the dispatch
 /// of the one finding each plugin reports, by plugin.
 fn dispatches(plugins: &std::path::Path, config: &std::path::Path) -> Vec<(String, Value)> {
     let args = [

@@ -11,11 +11,10 @@ use vigil_tests::services::{CeleryWorker, RedisServer, recorded_calls, skip_unle
 use vigil_tests::snapshot::{Plan, generate};
 use vigil_tests::wait_until;
 
-/// `vigil watchdog run --once` against `snapshot` with `config`; the JSON report.
+/// `vigil watchdog run` against `snapshot` with `config`; the JSON report.
 fn run_once(config: &Path, snapshot: &Path, extra: &[&str]) -> Value {
     let (config, store) = (config.to_string_lossy().into_owned(), format!("snapshot:{}", snapshot.display()));
-    let mut args =
-        vec!["watchdog", "run", "--once", "--format", "json", "--config", config.as_str(), "--store", store.as_str()];
+    let mut args = vec!["watchdog", "run", "--format", "json", "--config", config.as_str(), "--store", store.as_str()];
     args.extend_from_slice(extra);
     let (code, report) = vigil_tests::vigil_json(args);
     assert_eq!(code, 0, "vigil watchdog failed: {report:#}");
