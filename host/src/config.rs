@@ -222,8 +222,9 @@ impl DaemonConfig {
     /// Parse configuration text; `path` names it in errors.
     pub fn parse(text: &str, path: &str) -> Result<Self, ConfigError> {
         let fail = |problem: String| ConfigError { path: path.to_owned(), problem };
-        let config: Self = toml::from_str(text).map_err(|err| fail(toml_error::describe(&err, text)))?;
+        let mut config: Self = toml::from_str(text).map_err(|err| fail(toml_error::describe(&err, text)))?;
         config.validate().map_err(fail)?;
+        config.unset_optional_secrets();
         Ok(config)
     }
 
@@ -233,6 +234,23 @@ impl DaemonConfig {
         let text = std::fs::read_to_string(path)
             .map_err(|err| ConfigError { path: name.clone(), problem: format!("cannot read: {err}") })?;
         Self::parse(&text, &name)
+    }
+
+    /// `{ env = "X", optional = true }` with `X` unset: as if the setting
+    /// were not written.
+    fn unset_optional_secrets(&mut self) {
+        for slot in [
+            &mut self.endpoints.redis_url,
+            &mut self.endpoints.mongodb_uri,
+            &mut self.endpoints.mongodb_fallback_uri,
+            &mut self.watchdog.broker_url,
+            &mut self.watchdog.webhook_url,
+            &mut self.celery.broker_url,
+        ] {
+            if slot.as_ref().is_some_and(Secret::is_unset_optional) {
+                *slot = None;
+            }
+        }
     }
 
     fn validate(&self) -> Result<(), String> {

@@ -25,7 +25,7 @@ pub struct AdminConfig {
 }
 
 fn default_admin_token() -> Secret {
-    Secret::Env { env: "VIGIL_ADMIN_TOKEN".to_owned() }
+    Secret::Env { env: "VIGIL_ADMIN_TOKEN".to_owned(), optional: false }
 }
 
 fn default_rate_limit() -> u32 {

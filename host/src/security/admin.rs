@@ -42,7 +42,7 @@ impl AdminGuard {
     pub fn new(config: &AdminConfig, log: SecurityLogger) -> Self {
         let token = config.token.resolve("admin.token").ok().filter(|t| !t.is_empty());
         let disabled = match &config.token {
-            crate::config::Secret::Env { env } => format!("admin routes are disabled: set {env}"),
+            crate::config::Secret::Env { env, .. } => format!("admin routes are disabled: set {env}"),
             crate::config::Secret::Literal(_) => "admin routes are disabled: admin.token is empty".to_owned(),
         };
         Self {

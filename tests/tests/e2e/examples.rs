@@ -1,5 +1,6 @@
 //! The shipped examples work as documented: the annotated config parses and
-//! the copy-me plugin builds on its own, outside any workspace, and runs.
+//! starts as shipped, and the copy-me plugin builds on its own, outside any
+//! workspace, and runs.
 
 use std::path::{Path, PathBuf};
 
@@ -18,6 +19,19 @@ fn annotated_config_is_valid() {
     assert_eq!(config.listen.to_string(), "127.0.0.1:8787");
     assert!(config.plugins.contains_key("session-storage"));
     assert_eq!(config.critical_checks.as_deref(), Some(&["database".to_owned(), "session-storage".to_owned()][..]));
+}
+
+/// `vigil run --config examples/vigil.toml`, as its header says, with none
+/// of its optional variables set: it starts and serves.
+#[test]
+fn annotated_config_starts_as_shipped() {
+    let unset = [("REDIS_URL", ""), ("MONGODB_URI", ""), ("MONGODB_FALLBACK_URI", "")];
+    let vigil = vigil_tests::process::VigilProcess::start(&[], Some(&repo().join("examples/vigil.toml")), &unset);
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio");
+    let live = runtime.block_on(vigil_tests::http_request(vigil.addr, "GET", "/health/live", &[])).expect("live");
+    assert_eq!(live.status, 200, "{}", live.body);
+    let logs = vigil.stop();
+    assert!(!logs.contains("is not set"), "{logs}");
 }
 
 #[test]
