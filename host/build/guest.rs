@@ -88,16 +88,25 @@ pub fn rerun_if_guest_sources_change(root: &Path) {
     }
 }
 
+/// rustup installs the targets `rust-toolchain.toml` lists only when it
+/// installs the toolchain; where the toolchain was already there, add the
+/// target here (once), and say what to run when that is not possible.
 fn ensure_target_installed() {
-    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
-    let sysroot = Command::new(rustc)
-        .args(["--print", "sysroot"])
-        .output()
-        .ok()
-        .map(|out| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()));
-    if let Some(sysroot) = sysroot
-        && !sysroot.join("lib/rustlib").join(TARGET).is_dir()
-    {
+    let installed = || {
+        let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+        Command::new(rustc)
+            .args(["--print", "sysroot"])
+            .output()
+            .ok()
+            .map(|out| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
+            .is_none_or(|sysroot| sysroot.join("lib/rustlib").join(TARGET).is_dir())
+    };
+    if installed() {
+        return;
+    }
+    println!("cargo:warning=installing the {TARGET} target (rustup target add {TARGET})");
+    let added = Command::new("rustup").args(["target", "add", TARGET]).status().is_ok_and(|s| s.success());
+    if !added || !installed() {
         panic!("the {TARGET} target is not installed for this toolchain: run `rustup target add {TARGET}`");
     }
 }

@@ -88,7 +88,8 @@ pub struct DaemonArgs {
     /// Log format (default: json for `run`, text otherwise).
     #[arg(long, value_enum)]
     log_format: Option<LogFormat>,
-    /// Log filter, e.g. `debug` or `info,vigil::plugin=debug`.
+    /// Log filter, e.g. `debug` or `info,vigil::plugin=debug`. It wins over
+    /// `RUST_LOG`, which wins over `[log] level` in vigil.toml.
     #[arg(long, value_name = "FILTER")]
     log_level: Option<String>,
 }
@@ -117,6 +118,7 @@ impl DaemonArgs {
         }
         if let Some(level) = &self.log_level {
             config.log.level = level.clone();
+            config.log.level_from_command_line = true;
         }
         if let Some(listen) = listen {
             config.listen = listen;

@@ -74,16 +74,17 @@ fn install_panic_hook() {
 }
 
 /// Install the global subscriber and open the outputs `config` names.
-/// `RUST_LOG`, when set, wins over `config.level`. Only the first call in a
+/// The filter: `--log-level` (`config.level_from_command_line`), else
+/// `RUST_LOG` when set, else `config.level`. Only the first call in a
 /// process takes effect; later ones return `Ok` and change nothing.
 pub fn init(config: &LogConfig) -> anyhow::Result<()> {
     if SINK.get().is_some() {
         return Ok(());
     }
     let _ = SINK.set(Sink::open(config)?);
-    let filter = EnvFilter::try_from_default_env()
-        .or_else(|_| EnvFilter::try_new(&config.level))
-        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let from_environment = if config.level_from_command_line { None } else { EnvFilter::try_from_default_env().ok() };
+    let filter =
+        from_environment.or_else(|| EnvFilter::try_new(&config.level).ok()).unwrap_or_else(|| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(ScrubbingWriter::default);
     let _ = match config.format {
         LogFormat::Json => builder.fmt_fields(JsonFields::new()).event_format(JsonLines).try_init(),

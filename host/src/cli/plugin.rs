@@ -43,8 +43,9 @@ pub struct TestArgs {
     /// A plugin directory (holding plugin.toml), or the plugin.toml itself.
     path: PathBuf,
     /// Override a `[config]` key: `key=value` (the value is read as TOML,
-    /// falling back to a plain string). Repeatable.
-    #[arg(long = "config", value_name = "KEY=VALUE")]
+    /// falling back to a plain string). Repeatable. (`--config` is the old
+    /// name, still accepted; elsewhere `--config` names a vigil.toml.)
+    #[arg(long = "set", alias = "config", value_name = "KEY=VALUE")]
     config: Vec<String>,
     /// Compile in memory instead of using the artifact cache.
     #[arg(long)]
@@ -60,8 +61,13 @@ pub struct TestArgs {
     /// Give the `mongo` and `store` capabilities this MongoDB.
     #[arg(long, value_name = "URI")]
     with_mongodb: Option<String>,
-    /// Give the `store` capability this snapshot directory (mongoexport files).
-    #[arg(long, value_name = "DIR")]
+    /// Give the `store` capability this store: `snapshot:DIR`, a directory
+    /// of mongoexport files (as `vigil watchdog run --store` and `vigil index
+    /// plan --store` take it).
+    #[arg(long, value_name = "snapshot:DIR", conflicts_with = "with_snapshot")]
+    store: Option<String>,
+    /// The old spelling of `--store snapshot:DIR`.
+    #[arg(long, value_name = "DIR", hide = true)]
     with_snapshot: Option<PathBuf>,
     /// Give the `docker` capability this engine address.
     #[arg(long, value_name = "HOST")]
@@ -91,7 +97,7 @@ async fn test(args: TestArgs) -> anyhow::Result<ExitCode> {
     let dir = plugin_dir(&args.path);
     let mut source = loader::read_source(&dir).map_err(|failed| anyhow::anyhow!("{}", failed.1))?;
     for pair in &args.config {
-        let (key, value) = pair.split_once('=').with_context(|| format!("--config {pair:?}: expected KEY=VALUE"))?;
+        let (key, value) = pair.split_once('=').with_context(|| format!("--set {pair:?}: expected KEY=VALUE"))?;
         source.manifest.config.insert(key.trim().to_owned(), parse_value(value));
     }
     source.manifest.substitute(&crate::config::Endpoints::default().variables()).map_err(anyhow::Error::msg)?;
@@ -99,7 +105,12 @@ async fn test(args: TestArgs) -> anyhow::Result<ExitCode> {
     let endpoints = crate::config::Endpoints {
         redis_url: args.with_redis.clone().map(crate::config::Secret::Literal),
         mongodb_uri: args.with_mongodb.clone().map(crate::config::Secret::Literal),
-        snapshot_dir: args.with_snapshot.clone(),
+        snapshot_dir: match &args.store {
+            Some(store) => Some(PathBuf::from(
+                store.strip_prefix("snapshot:").with_context(|| format!("--store {store:?}: expected snapshot:DIR"))?,
+            )),
+            None => args.with_snapshot.clone(),
+        },
         docker_host: args.with_docker.clone(),
         ..crate::config::Endpoints::default()
     };

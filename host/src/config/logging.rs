@@ -64,6 +64,10 @@ pub struct LogConfig {
     /// Rotated files kept (`vigil.log.1` … `vigil.log.N`).
     #[serde(default = "default_max_files")]
     pub max_files: usize,
+    /// Not a file setting: `--log-level` was given, so `level` wins over
+    /// `RUST_LOG` (otherwise `RUST_LOG` wins over `level`).
+    #[serde(skip)]
+    pub level_from_command_line: bool,
 }
 
 fn default_level() -> String {
@@ -86,6 +90,7 @@ impl Default for LogConfig {
             console: Console::default(),
             file: None,
             max_file_bytes: default_max_file_bytes(),
+            level_from_command_line: false,
             max_files: default_max_files(),
         }
     }

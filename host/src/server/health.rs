@@ -39,17 +39,19 @@ struct Verdict {
     name: String,
     passed: bool,
     status: Status,
+    /// The mode the subsystem runs in (`in-memory`), when the check said.
+    mode: String,
     detail: String,
 }
 
 fn verdict(daemon: &Daemon, plugin: &Plugin, record: Option<&CheckRecord>) -> Verdict {
     let status = record.map_or(Status::Unknown, |r| r.effective);
     let passed = status.passes(daemon.config.load().ready_on_degraded);
-    let detail = match record.and_then(|r| r.latest.as_ref()) {
-        Some(result) => result.detail.clone(),
-        None => "has not run yet".to_owned(),
+    let (detail, mode) = match record.and_then(|r| r.latest.as_ref()) {
+        Some(result) => (result.detail.clone(), result.mode.clone()),
+        None => ("has not run yet".to_owned(), String::new()),
     };
-    Verdict { name: plugin.name().to_owned(), passed, status, detail }
+    Verdict { name: plugin.name().to_owned(), passed, status, mode, detail }
 }
 
 fn respond(verdicts: &[Verdict], verbose: bool) -> Response {
@@ -58,7 +60,11 @@ fn respond(verdicts: &[Verdict], verbose: bool) -> Response {
     if verbose {
         let mut text = String::new();
         for v in verdicts {
-            if v.passed {
+            if v.passed && v.status == Status::Degraded {
+                // Ready (ready_on_degraded), but not in its optimal mode.
+                let mode = if v.mode.is_empty() { "fallback" } else { v.mode.as_str() };
+                text.push_str(&format!("[+]{} ok (degraded: {})\n", v.name, one_line(mode)));
+            } else if v.passed {
                 text.push_str(&format!("[+]{} ok\n", v.name));
             } else {
                 text.push_str(&format!("[-]{} failed: {}: {}\n", v.name, v.status.as_str(), one_line(&v.detail)));

@@ -34,7 +34,7 @@ fn new_plugins_of_every_kind_build_and_meet_their_expectations() {
         vigil_tests::build_guest_crate(&crate_dir, &format!("{}.wasm", name.replace('-', "_")));
         let mut args = vec!["plugin", "test", ".", "--expect", "expected.json"];
         if kind == "watchdog" {
-            args.extend(["--with-snapshot", "snapshot"]);
+            args.extend(["--store", "snapshot:snapshot"]);
         }
         let output = vigil(&args, &crate_dir);
         assert!(

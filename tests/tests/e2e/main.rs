@@ -6,6 +6,7 @@ mod cache;
 mod celery_metrics;
 mod deploy;
 mod docker;
+mod docs;
 mod examples;
 mod faults;
 mod flaps;

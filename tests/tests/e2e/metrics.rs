@@ -66,7 +66,7 @@ async fn live_exposition_passes_promtool_without_findings() {
         "vigil_plugins_loaded{kind=\"check\"} 10",
         "vigil_plugins_loaded{kind=\"watchdog\"} 3",
         "vigil_plugins_loaded{kind=\"index-profile\"} 1",
-        "vigil_plugins_loaded{kind=\"scrubber\"} 3",
+        "vigil_plugins_loaded{kind=\"scrubber\"} 4",
         "vigil_scrubber_redactions_total{rule=\"aws-access-key-id\"} ",
         "vigil_http_requests_total{method=\"GET\",route=\"/health/ready\",status=\"503\"} 1",
         "vigil_http_requests_total{method=\"GET\",route=\"unmatched\",status=\"404\"} 1",
@@ -75,6 +75,15 @@ async fn live_exposition_passes_promtool_without_findings() {
         "vigil_process_open_fds ",
     ] {
         assert!(exposition.contains(expected), "missing {expected:?} in:\n{exposition}");
+    }
+    // Built from this work tree: the commit is the one checked out.
+    let head = std::process::Command::new("git").args(["rev-parse", "--short=12", "HEAD"]).output();
+    if let Some(head) = head.ok().filter(|o| o.status.success()) {
+        let commit = String::from_utf8_lossy(&head.stdout).trim().to_owned();
+        assert!(
+            exposition.contains(&format!("git_commit=\"{commit}\"")),
+            "build_info without commit {commit}:\n{exposition}"
+        );
     }
 }
 

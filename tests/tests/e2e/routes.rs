@@ -132,6 +132,7 @@ async fn http_get(addr: std::net::SocketAddr, path: &str) -> serde_json::Value {
 async fn readiness_follows_critical_checks_with_exclude_and_verbose() {
     let dir = PluginDir::new();
     dir.misbehaving("db", "ok", "2s", "critical = true");
+    dir.misbehaving("cache", "degraded", "2s", "critical = true");
     dir.misbehaving("sessions", "error", "2s", "critical = true");
     dir.misbehaving("optional", "error", "2s", "");
     let daemon = daemon_with(&dir).await;
@@ -164,7 +165,7 @@ async fn readiness_follows_critical_checks_with_exclude_and_verbose() {
         String::from_utf8(response.into_body().collect().await.expect("body").to_bytes().to_vec()).expect("utf-8");
     assert_eq!(
         text,
-        "[+]db ok\n[-]sessions failed: down: plugin error: the fixture failed on purpose\nreadyz check failed\n"
+        "[+]cache ok (degraded: fallback)\n[+]db ok\n[-]sessions failed: down: plugin error: the fixture failed on purpose\nreadyz check failed\n"
     );
 
     for (query, message) in [
