@@ -122,7 +122,17 @@ fn is_mask(value: &[u8]) -> bool {
     }
     let clear_around = chars.len() - best;
     let clear_elsewhere = chars[..best_at].iter().chain(&chars[best_at + best..]).all(|&c| !is_mask_char(c));
-    if best >= 3 && clear_around <= best.max(8) && clear_elsewhere {
+    // Dots mask only between a token's prefix and its last characters
+    // (`sk-...abcd`); `^...a-0` is a password with dots in it.
+    let dots = matches!(chars.get(best_at), Some('.' | '…'));
+    let prefix = &chars[..best_at];
+    let suffix = &chars[best_at + best..];
+    let shaped = !dots
+        || (prefix.len() >= 2
+            && prefix[0].is_ascii_alphanumeric()
+            && prefix.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+            && suffix.iter().all(char::is_ascii_alphanumeric));
+    if best >= 3 && clear_around <= best.max(8) && clear_elsewhere && shaped {
         return true;
     }
     // A vendor prefix and a long mask, perhaps in parts: `hvs.*****`,
