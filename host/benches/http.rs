@@ -1,4 +1,5 @@
-//! HTTP throughput of the health routes under `wrk`, against a minimal axum
+//! HTTP throughput of the health routes under `wrk` (2 threads, 64
+//! connections), served by Vigil's own accept loop, against a minimal axum
 //! handler served by the same process in the same run, as a ratio.
 //!
 //! `cargo bench -p vigil-host --bench http` (needs `wrk`; `VIGIL_BENCH_SECONDS`, default 10).
@@ -21,7 +22,7 @@ struct Run {
 
 fn wrk(name: &'static str, url: &str, seconds: u64) -> Run {
     let output = Command::new("wrk")
-        .args(["-t2", "-c32", &format!("-d{seconds}s"), "--latency", url])
+        .args(["-t2", "-c64", &format!("-d{seconds}s"), "--latency", url])
         .output()
         .expect("wrk runs");
     let text = String::from_utf8_lossy(&output.stdout);
@@ -58,7 +59,10 @@ fn main() {
         let vigil = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let minimal = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addrs = (vigil.local_addr().expect("addr"), minimal.local_addr().expect("addr"));
-        tokio::spawn(axum::serve(vigil, server::router(Arc::clone(&daemon))).into_future());
+        let limits = daemon.config.load().http.clone();
+        let (router, metrics) = (server::router(Arc::clone(&daemon)), Arc::clone(&daemon.metrics));
+        let stop = tokio_util::sync::CancellationToken::new();
+        tokio::spawn(async move { server::serve(vigil, router, stop, &limits, metrics).await });
         tokio::spawn(axum::serve(minimal, Router::new().route("/", get(|| async { "ok" }))).into_future());
         addrs
     });
@@ -66,6 +70,7 @@ fn main() {
         wrk("minimal axum handler", &format!("http://{minimal}/"), seconds),
         wrk("/health/ready", &format!("http://{vigil}/health/ready"), seconds),
         wrk("/health/status", &format!("http://{vigil}/health/status"), seconds),
+        wrk("/metrics", &format!("http://{vigil}/metrics"), seconds),
     ];
     let baseline = runs[0].requests_per_second.max(1.0);
     println!("{:<24} {:>12} {:>10} {:>8} {:>7}", "route", "requests/s", "p99", "errors", "ratio");

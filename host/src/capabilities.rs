@@ -150,6 +150,7 @@ impl Services {
     /// Record and report a refused call.
     pub fn refuse(&self, plugin: &str, refusal: Refusal) -> CapabilityError {
         self.refused.fetch_add(1, Ordering::Relaxed);
+        crate::generation::bump();
         self.metrics.capability_refused(plugin, refusal.capability);
         tracing::warn!(
             plugin,

@@ -2,12 +2,14 @@
 //! fields, and every field has a default, so an empty file is valid.
 
 mod endpoints;
+mod http;
 mod logging;
 mod secret;
 pub mod toml_error;
 mod watchdog;
 
 pub use endpoints::Endpoints;
+pub use http::HttpConfig;
 pub use logging::{AdminConfig, Console, LogConfig, LogFormat};
 pub use secret::Secret;
 pub use watchdog::{CeleryConfig, DispatchTarget, IndexesConfig, WatchdogConfig};
@@ -69,6 +71,9 @@ pub struct DaemonConfig {
     /// The authenticated admin routes (`/admin/...`).
     #[serde(default)]
     pub admin: AdminConfig,
+    /// The HTTP server's limits (`[http]`).
+    #[serde(default)]
+    pub http: HttpConfig,
     /// The data-sync watchdog and its dispatcher.
     #[serde(default)]
     pub watchdog: WatchdogConfig,
@@ -130,6 +135,7 @@ impl Default for DaemonConfig {
             critical_checks: None,
             plugins: BTreeMap::new(),
             admin: AdminConfig::default(),
+            http: HttpConfig::default(),
             watchdog: WatchdogConfig::default(),
             celery: CeleryConfig::default(),
             indexes: IndexesConfig::default(),
@@ -254,6 +260,7 @@ impl DaemonConfig {
     }
 
     fn validate(&self) -> Result<(), String> {
+        self.http.validate()?;
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|err| format!("field `log.level`: {:?} is not a valid filter: {err}", self.log.level))?;
         for (name, over) in &self.plugins {

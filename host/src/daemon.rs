@@ -82,6 +82,10 @@ pub struct Daemon {
     pub(crate) supervisor: std::sync::Mutex<Option<crate::supervisor::Supervisor>>,
     /// Reload state: one reload at a time, and the versions rejected so far.
     pub(crate) reloads: crate::reload::ReloadState,
+    /// Probe bodies, built once per state change.
+    pub(crate) probes: crate::server::cache::ProbeCache,
+    /// When the daemon started, as wall time (for `/health/status`).
+    pub started_at: std::time::SystemTime,
 }
 
 impl Daemon {
@@ -120,6 +124,8 @@ impl Daemon {
             results: Arc::new(ResultsStore::new()),
             heartbeat: Arc::new(Heartbeat::default()),
             started: Instant::now(),
+            probes: crate::server::cache::ProbeCache::default(),
+            started_at: std::time::SystemTime::now(),
         }))
     }
 }
@@ -149,6 +155,7 @@ impl Daemon {
                 first = false;
                 let plan = crate::indexes::check(&daemon, apply).await;
                 daemon.index_plan.store(Arc::new(plan));
+                crate::generation::bump();
             }
         });
         supervisor.sync(&self.plugins.load().plugins);

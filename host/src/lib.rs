@@ -17,6 +17,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod dispatch;
+pub mod generation;
 pub mod indexes;
 pub mod loader;
 pub mod manifest;

@@ -9,6 +9,7 @@
 //!   `/health/status`.
 
 mod state;
+mod text;
 
 use std::time::Duration;
 
@@ -18,6 +19,7 @@ use prometheus::{
 
 pub use state::{CheckView, check_views, render_state};
 
+use self::text::{Family, Kind};
 use crate::daemon::PluginSet;
 use crate::manifest::PluginKind;
 use crate::results::CheckResult;
@@ -61,6 +63,8 @@ pub struct Metrics {
     plugin_reloads: IntCounterVec,
     http_requests: IntCounterVec,
     http_duration: HistogramVec,
+    http_connections_open: IntGauge,
+    http_connections_refused: prometheus::IntCounter,
     reload_duration: HistogramVec,
     config_reloads: IntCounterVec,
 }
@@ -129,6 +133,14 @@ impl Metrics {
             &["route", "method"],
             HTTP_BUCKETS,
         )?;
+        let http_connections_open =
+            IntGauge::with_opts(opts("http_connections_open", "HTTP connections open now (probes, scrapes, admin)."))?;
+        registry.register(Box::new(http_connections_open.clone()))?;
+        let http_connections_refused = prometheus::IntCounter::with_opts(opts(
+            "http_connections_refused_total",
+            "HTTP connections closed on accept because [http] max_connections were open.",
+        ))?;
+        registry.register(Box::new(http_connections_refused.clone()))?;
         let reload_duration = histogram(
             "reload_duration_seconds",
             "Time from a plugin or configuration change to the swap.",
@@ -171,6 +183,8 @@ impl Metrics {
             plugin_reloads,
             http_requests,
             http_duration,
+            http_connections_open,
+            http_connections_refused,
             reload_duration,
             config_reloads,
         })
@@ -251,32 +265,37 @@ impl Metrics {
         self.plugin_reloads.with_label_values(&[if success { "success" } else { "failure" }]).inc();
     }
 
+    /// A connection was refused: `[http] max_connections` were open.
+    pub fn http_connection_refused(&self) {
+        self.http_connections_refused.inc();
+    }
+
+    /// A connection was accepted.
+    pub fn http_connection_opened(&self) {
+        self.http_connections_open.inc();
+    }
+
+    /// A connection ended.
+    pub fn http_connection_closed(&self) {
+        self.http_connections_open.dec();
+    }
+
     /// An HTTP request was answered. `route` is the matched route template.
-    pub fn http_request(&self, route: &str, method: &str, status: u16, elapsed: Duration) {
-        self.http_requests.with_label_values(&[route, method, &status.to_string()]).inc();
+    pub fn http_request(&self, route: &str, method: &str, status: &str, elapsed: Duration) {
+        self.http_requests.with_label_values(&[route, method, status]).inc();
         self.http_duration.with_label_values(&[route, method]).observe(elapsed.as_secs_f64());
     }
 
-    /// The whole exposition: event families, then state rebuilt from `daemon`.
-    pub fn render(&self, daemon: &crate::daemon::Daemon) -> String {
-        let set = daemon.plugins.load();
-        let records = daemon.results.snapshot();
+    /// The whole exposition: event families, then the state families
+    /// written from `snapshot`.
+    pub fn render(&self, snapshot: &Snapshot<'_>) -> String {
         let mut text = self.render_events();
-        text.push_str(&render_state(&check_views(&set.plugins, &records), daemon.config.load().ready_on_degraded));
-        text.push_str(&render_redactions(&daemon.scrubber.load()));
+        text.push_str(&render_state(&snapshot.checks, snapshot.ready_on_degraded));
+        render_redactions(&snapshot.scrubber_rules, &mut text);
         text.push_str(&render_verifier());
-        text.push_str(&render_plugin_info(&set));
-        text.push_str(&render_index_state(&daemon.index_plan.load()));
+        render_plugin_info(&snapshot.plugins, &mut text);
+        render_index_state(snapshot.index_plan, &mut text);
         text
-    }
-
-    /// Redactions so far (kept by the scrubber across rule-set swaps).
-    /// Always present, so dashboards and alerts see the family at 0.
-    fn redactions_family() -> Result<IntCounterVec, prometheus::Error> {
-        IntCounterVec::new(
-            opts("scrubber_redactions_total", "Credentials redacted from log lines, by rule."),
-            &["rule"],
-        )
     }
 
     /// The event families in the text exposition format.
@@ -289,61 +308,57 @@ impl Metrics {
     }
 }
 
+/// What the state families are written from: a plain view of the daemon's
+/// state at scrape time (the renderer never sees the daemon itself).
+pub struct Snapshot<'a> {
+    /// Every check and its record.
+    pub checks: Vec<CheckView<'a>>,
+    /// Whether a degraded critical check counts as ready.
+    pub ready_on_degraded: bool,
+    /// Loaded plugins: name, kind, version.
+    pub plugins: Vec<(&'a str, &'a str, String)>,
+    /// The latest index plan.
+    pub index_plan: &'a crate::indexes::Plan,
+    /// Ids of the scrubber rules loaded (each has a redaction series, 0 or more).
+    pub scrubber_rules: Vec<&'a str>,
+}
+
 /// `vigil_plugin_info{plugin,kind,version}`: the version of each loaded plugin.
-fn render_plugin_info(set: &PluginSet) -> String {
-    let registry = Registry::new();
-    let Ok(family) = IntGaugeVec::new(
-        opts("plugin_info", "Loaded plugins and their versions; always 1."),
-        &["plugin", "kind", "version"],
-    ) else {
-        return String::new();
-    };
-    if registry.register(Box::new(family.clone())).is_err() {
-        return String::new();
+fn render_plugin_info(plugins: &[(&str, &str, String)], out: &mut String) {
+    let help = "Loaded plugins and their versions; always 1.";
+    let mut family = Family::new("plugin_info", help, Kind::Gauge, &["plugin", "kind", "version"]);
+    for (name, kind, version) in plugins {
+        family.add(&[("plugin", name), ("kind", kind), ("version", version)], 1.0);
     }
-    for plugin in &set.plugins {
-        family.with_label_values(&[plugin.name(), plugin.kind().as_str(), &plugin.manifest.version.to_string()]).set(1);
-    }
-    let mut buffer = Vec::new();
-    let _ = TextEncoder::new().encode(&registry.gather(), &mut buffer);
-    String::from_utf8(buffer).unwrap_or_default()
+    family.write(out);
 }
 
 /// `vigil_index_state{collection,index,state}`: 1 for each index's state in the latest plan.
-fn render_index_state(plan: &crate::indexes::Plan) -> String {
-    let registry = Registry::new();
+fn render_index_state(plan: &crate::indexes::Plan, out: &mut String) {
     let help =
         "State of each wanted or unmanaged index in the latest plan (ok, missing, conflict, unmanaged); always 1.";
-    let Ok(family) = IntGaugeVec::new(opts("index_state", help), &["collection", "index", "state"]) else {
-        return String::new();
-    };
-    if registry.register(Box::new(family.clone())).is_err() {
-        return String::new();
-    }
+    let mut family = Family::new("index_state", help, Kind::Gauge, &["collection", "index", "state"]);
     for entry in &plan.entries {
-        family.with_label_values(&[entry.collection.as_str(), entry.name.as_str(), entry.state.as_str()]).set(1);
+        family.add(&[("collection", &entry.collection), ("index", &entry.name), ("state", entry.state.as_str())], 1.0);
     }
-    let mut buffer = Vec::new();
-    let _ = TextEncoder::new().encode(&registry.gather(), &mut buffer);
-    String::from_utf8(buffer).unwrap_or_default()
+    family.write(out);
 }
 
-/// `vigil_scrubber_redactions_total` from the scrubber's counters.
-fn render_redactions(engine: &crate::scrubber::Engine) -> String {
-    let registry = Registry::new();
-    let Ok(family) = Metrics::redactions_family() else { return String::new() };
-    if registry.register(Box::new(family.clone())).is_err() {
-        return String::new();
+/// `vigil_scrubber_redactions_total` from the scrubber's counters: every
+/// loaded rule at 0 or more, and rules unloaded since with their counts.
+fn render_redactions(rules: &[&str], out: &mut String) {
+    let help = "Credentials redacted from log lines, by rule.";
+    let mut family = Family::new("scrubber_redactions_total", help, Kind::Counter, &["rule"]);
+    let counts = crate::scrubber::redaction_counts();
+    for rule in rules {
+        if !counts.contains_key(*rule) {
+            family.add(&[("rule", rule)], 0.0);
+        }
     }
-    for rule in engine.rules() {
-        family.with_label_values(&[rule.id.as_str()]);
+    for (rule, count) in &counts {
+        family.add(&[("rule", rule)], *count as f64);
     }
-    for (rule, count) in crate::scrubber::redaction_counts() {
-        family.with_label_values(&[rule.as_str()]).inc_by(count);
-    }
-    let mut buffer = Vec::new();
-    let _ = TextEncoder::new().encode(&registry.gather(), &mut buffer);
-    String::from_utf8(buffer).unwrap_or_default()
+    family.write(out);
 }
 
 /// The scrubber verifiers' breaker families, written as text: rule ids are

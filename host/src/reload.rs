@@ -320,12 +320,14 @@ impl Daemon {
         let set = Arc::new(set);
         self.config.store(config);
         self.plugins.store(Arc::clone(&set));
+        crate::generation::bump();
         if let Some(supervisor) = self.supervisor.lock().unwrap_or_else(PoisonError::into_inner).as_mut() {
             supervisor.sync(&set.plugins);
         }
     }
 
     fn record_rejections(&self, report: &ReloadReport, unchanged: &[String], rejected_now: Vec<Rejected>) {
+        crate::generation::bump();
         let mut rejected = self.reloads.rejected.lock().unwrap_or_else(PoisonError::into_inner);
         // The files are back to the running version: nothing is rejected any more.
         for name in unchanged {

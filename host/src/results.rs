@@ -228,6 +228,7 @@ impl ResultsStore {
         let mut records = self.records.write().unwrap_or_else(std::sync::PoisonError::into_inner);
         let record = records.entry(check.to_owned()).or_default();
         record.apply(result, thresholds);
+        crate::generation::bump();
         record.effective
     }
 
@@ -240,6 +241,13 @@ impl ResultsStore {
     /// Forget a check (its plugin was unloaded).
     pub fn remove(&self, check: &str) {
         self.records.write().unwrap_or_else(std::sync::PoisonError::into_inner).remove(check);
+        crate::generation::bump();
+    }
+
+    /// Call `read` with every record, under the store's read lock (no copy:
+    /// for renderers that finish quickly).
+    pub fn read<R>(&self, read: impl FnOnce(&BTreeMap<String, CheckRecord>) -> R) -> R {
+        read(&self.records.read().unwrap_or_else(std::sync::PoisonError::into_inner))
     }
 
     /// Every record.
@@ -250,6 +258,7 @@ impl ResultsStore {
     /// Forget checks that are no longer loaded.
     pub fn retain(&self, keep: impl Fn(&str) -> bool) {
         self.records.write().unwrap_or_else(std::sync::PoisonError::into_inner).retain(|name, _| keep(name));
+        crate::generation::bump();
     }
 }
 

@@ -5,22 +5,24 @@
 //! message and never carry internals.
 
 mod admin;
+pub(crate) mod cache;
 mod health;
 mod health_json;
+mod listen;
 mod query;
+mod track;
 
 use std::sync::Arc;
-use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::{Method, StatusCode, header};
-use axum::middleware::{self, Next};
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
 
 pub use health::{LIVENESS_GRACE, worst};
+pub use listen::serve;
 
 use crate::daemon::Daemon;
 
@@ -35,20 +37,8 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .route("/metrics", get(prometheus_metrics))
         .merge(admin::routes(&daemon))
         .fallback(not_found)
-        .layer(middleware::from_fn_with_state(Arc::clone(&daemon), track))
+        .layer(track::TrackLayer::new(Arc::clone(&daemon.metrics)))
         .with_state(daemon)
-}
-
-/// Serve `router` on `listener` until `shutdown`, recording each client's
-/// address (the admin routes rate-limit and log by source).
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    router: Router,
-    shutdown: tokio_util::sync::CancellationToken,
-) -> std::io::Result<()> {
-    axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await
 }
 
 /// Only `/metrics`, for a separate listener (`metrics_listen`).
@@ -56,29 +46,32 @@ pub fn metrics_router(daemon: Arc<Daemon>) -> Router {
     Router::new()
         .route("/metrics", get(prometheus_metrics))
         .fallback(not_found)
-        .layer(middleware::from_fn_with_state(Arc::clone(&daemon), track))
+        .layer(track::TrackLayer::new(Arc::clone(&daemon.metrics)))
         .with_state(daemon)
 }
 
-/// The Prometheus text exposition.
-async fn prometheus_metrics(State(daemon): State<Arc<Daemon>>) -> Response {
-    let body = daemon.metrics.render(&daemon);
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body).into_response()
-}
-
-/// Count and time every request by its matched route (bounded labels).
-async fn track(State(daemon): State<Arc<Daemon>>, request: Request, next: Next) -> Response {
-    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str).to_owned();
-    let method = match *request.method() {
-        Method::GET => "GET",
-        Method::HEAD => "HEAD",
-        Method::POST => "POST",
-        _ => "other",
-    };
-    let started = Instant::now();
-    let response = next.run(request).await;
-    daemon.metrics.http_request(&route, method, response.status().as_u16(), started.elapsed());
-    response
+/// The Prometheus text exposition, written from a snapshot of the daemon's
+/// state taken under the results store's read lock (no copy).
+async fn prometheus_metrics(State(daemon): State<Arc<Daemon>>, headers: axum::http::HeaderMap) -> Response {
+    let set = daemon.plugins.load();
+    let plan = daemon.index_plan.load();
+    let scrubber = daemon.scrubber.load();
+    let ready_on_degraded = daemon.config.load().ready_on_degraded;
+    let body = daemon.results.read(|records| {
+        let snapshot = crate::metrics::Snapshot {
+            checks: crate::metrics::check_views(&set.plugins, records),
+            ready_on_degraded,
+            plugins: set
+                .plugins
+                .iter()
+                .map(|p| (p.name(), p.kind().as_str(), p.manifest.version.to_string()))
+                .collect(),
+            index_plan: &plan,
+            scrubber_rules: scrubber.rules().iter().map(|r| r.id.as_str()).collect(),
+        };
+        daemon.metrics.render(&snapshot)
+    });
+    cache::respond_tagged(&headers, "text/plain; version=0.0.4; charset=utf-8", body.into())
 }
 
 /// An error answer: a status code and a message for the client.

@@ -197,6 +197,7 @@ impl Watchdog {
             }
         };
         if leader != self.leader.swap(leader, Ordering::Relaxed) {
+            crate::generation::bump();
             tracing::info!(replica = self.replica, leader, "watchdog leadership changed");
         }
         self.metrics.coordination(leader, self.cross_replica());
@@ -228,6 +229,7 @@ impl Watchdog {
         self.metrics.evaluated(plugin.name(), error.is_none(), evaluated_at, duration_seconds, &by_rule);
         let report = RuleReport { plugin: plugin.name().to_owned(), evaluated_at, duration_seconds, findings, error };
         self.reports.lock().unwrap_or_else(PoisonError::into_inner).insert(report.plugin.clone(), report.clone());
+        crate::generation::bump();
         report
     }
 

@@ -100,7 +100,10 @@ fn main() {
         daemon.spawn_tasks(&shutdown);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
-        tokio::spawn(vigil_host::server::serve(listener, vigil_host::server::router(Arc::clone(&daemon)), shutdown.clone()));
+        let (limits, metrics) = (daemon.config.load().http.clone(), Arc::clone(&daemon.metrics));
+        let router = vigil_host::server::router(Arc::clone(&daemon));
+        let stop = shutdown.clone();
+        tokio::spawn(async move { vigil_host::server::serve(listener, router, stop, &limits, metrics).await });
 
         // Phase 1: load only.
         let stop = Arc::new(AtomicBool::new(false));

@@ -30,8 +30,9 @@ impl TestDaemon {
         let addr = listener.local_addr().expect("addr");
         let stop = shutdown.clone();
         let router = server::router(Arc::clone(&daemon));
+        let (limits, metrics) = (daemon.config.load().http.clone(), Arc::clone(&daemon.metrics));
         tokio::spawn(async move {
-            let _ = server::serve(listener, router, stop).await;
+            let _ = server::serve(listener, router, stop, &limits, metrics).await;
         });
         Self { daemon, addr, shutdown }
     }

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -27,6 +28,7 @@ pub struct RunArgs {
 pub async fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
     let config = args.daemon.load_config(args.listen)?;
     telemetry::init(&config.log)?;
+    raise_descriptor_limit(config.http.max_connections);
     let listen = config.listen;
     let daemon = Daemon::start(config).await?;
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
@@ -56,6 +58,8 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
     });
 
     if let Some(metrics_addr) = daemon.config.load().metrics_listen {
+        let daemon_limits = daemon.config.load().http.clone();
+        let daemon_metrics = Arc::clone(&daemon.metrics);
         let metrics_listener = tokio::net::TcpListener::bind(metrics_addr)
             .await
             .with_context(|| format!("cannot listen on {metrics_addr} (metrics_listen)"))?;
@@ -63,13 +67,17 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
         let stop = shutdown.clone();
         let router = server::metrics_router(daemon.clone());
         tokio::spawn(async move {
-            if let Err(err) = server::serve(metrics_listener, router, stop).await {
+            let (limits, metrics) = (daemon_limits.clone(), Arc::clone(&daemon_metrics));
+            if let Err(err) = server::serve(metrics_listener, router, stop, &limits, metrics).await {
                 tracing::error!(error = %err, "metrics server failed");
             }
         });
     }
 
-    server::serve(listener, server::router(daemon.clone()), shutdown.clone()).await.context("HTTP server failed")?;
+    let limits = daemon.config.load().http.clone();
+    server::serve(listener, server::router(daemon.clone()), shutdown.clone(), &limits, Arc::clone(&daemon.metrics))
+        .await
+        .context("HTTP server failed")?;
 
     shutdown.cancel();
     if !daemon.drain(DRAIN).await {
@@ -77,6 +85,30 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     tracing::info!("vigil stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Raise the soft limit on open files to the hard limit (as Go's runtime
+/// does), so `[http] max_connections` and the plugins' sockets fit; say so
+/// when even the hard limit is lower than the connection cap.
+fn raise_descriptor_limit(max_connections: usize) {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let mut limit = getrlimit(Resource::Nofile);
+    if let Some(hard) = limit.maximum
+        && limit.current.is_some_and(|soft| soft < hard)
+    {
+        limit.current = Some(hard);
+        if let Err(err) = setrlimit(Resource::Nofile, limit) {
+            tracing::debug!(error = %err, "cannot raise the open-files limit");
+        }
+    }
+    let soft = getrlimit(Resource::Nofile).current.unwrap_or(u64::MAX);
+    if soft < max_connections as u64 + 256 {
+        tracing::warn!(
+            open_files = soft,
+            max_connections,
+            "the open-files limit is below [http] max_connections plus room for plugins; excess connections fail at accept"
+        );
+    }
 }
 
 pub(super) async fn wait_for_signal() {

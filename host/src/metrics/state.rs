@@ -4,9 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use prometheus::{Encoder, GaugeVec, IntGaugeVec, Opts, Registry, TextEncoder};
-
-use super::NAMESPACE;
+use super::text::{Family, Kind};
 use crate::manifest::PluginKind;
 use crate::results::{CheckRecord, Status};
 use crate::runtime::Plugin;
@@ -67,67 +65,59 @@ pub fn check_views<'a>(plugins: &'a [Arc<Plugin>], records: &'a BTreeMap<String,
         .collect()
 }
 
-/// Render the state families of `checks`.
+/// Render the state families of `checks`, written directly (no registry is
+/// built per scrape): families by name, samples by label values.
 pub fn render_state(checks: &[CheckView<'_>], ready_on_degraded: bool) -> String {
-    let registry = Registry::new();
-    if let Err(err) = fill(&registry, checks, ready_on_degraded) {
-        tracing::warn!(error = %err, "cannot build state metrics");
-    }
-    let mut buffer = Vec::new();
-    if let Err(err) = TextEncoder::new().encode(&registry.gather(), &mut buffer) {
-        tracing::warn!(error = %err, "cannot encode state metrics");
-    }
-    String::from_utf8(buffer).unwrap_or_default()
-}
-
-fn fill(registry: &Registry, checks: &[CheckView<'_>], ready_on_degraded: bool) -> Result<(), prometheus::Error> {
-    let opts = |name: &str, help: &str| Opts::new(name, help).namespace(NAMESPACE);
-    let status = IntGaugeVec::new(
-        opts("check_status", "Effective status of each check: 1 for the current state, 0 for the others."),
+    let mut critical =
+        Family::new("check_critical", "1 when /health/ready depends on the check.", Kind::Gauge, &["check"]);
+    let mut last_run = Family::new(
+        "check_last_run_timestamp_seconds",
+        "Unix time of each check's latest run.",
+        Kind::Gauge,
+        &["check"],
+    );
+    let mut status = Family::new(
+        "check_status",
+        "Effective status of each check: 1 for the current state, 0 for the others.",
+        Kind::Gauge,
         &["check", "subsystem", "status"],
-    )?;
-    let mode = IntGaugeVec::new(
-        opts("subsystem_mode", "The mode each subsystem runs in (label `mode`) and its optimal mode; always 1."),
-        &["check", "subsystem", "mode", "optimal"],
-    )?;
-    let degraded = IntGaugeVec::new(
-        opts("subsystem_degraded", "1 when a subsystem runs in a mode other than its optimal one."),
+    );
+    let mut degraded = Family::new(
+        "subsystem_degraded",
+        "1 when a subsystem runs in a mode other than its optimal one.",
+        Kind::Gauge,
         &["check", "subsystem"],
-    )?;
-    let last_run =
-        GaugeVec::new(opts("check_last_run_timestamp_seconds", "Unix time of each check's latest run."), &["check"])?;
-    let critical = IntGaugeVec::new(opts("check_critical", "1 when /health/ready depends on the check."), &["check"])?;
-    let ready = prometheus::IntGauge::with_opts(opts(
-        "ready",
-        "1 when every critical check passes (what /health/ready answers with 200).",
-    ))?;
-    for family in [&status, &mode, &degraded, &critical] {
-        registry.register(Box::new(family.clone()))?;
-    }
-    registry.register(Box::new(last_run.clone()))?;
-    registry.register(Box::new(ready.clone()))?;
+    );
+    let mut mode = Family::new(
+        "subsystem_mode",
+        "The mode each subsystem runs in (label `mode`) and its optimal mode; always 1.",
+        Kind::Gauge,
+        &["check", "subsystem", "mode", "optimal"],
+    );
     let mut all_ready = true;
-
     let mut observed: BTreeMap<(String, String), Vec<Sample>> = BTreeMap::new();
     for view in checks {
         let (check, subsystem, record) = (view.name, view.subsystem, view.record);
         let effective = record.map_or(Status::Unknown, |r| r.effective);
-        critical.with_label_values(&[check]).set(i64::from(view.critical));
+        critical.add(&[("check", check)], f64::from(u8::from(view.critical)));
         if view.critical && !effective.passes(ready_on_degraded) {
             all_ready = false;
         }
         for state in STATUSES {
-            status.with_label_values(&[check, subsystem, state.as_str()]).set(i64::from(state == effective));
+            let labels = [("check", check), ("subsystem", subsystem), ("status", state.as_str())];
+            status.add(&labels, f64::from(u8::from(state == effective)));
         }
         let Some(result) = record.and_then(|r| r.latest.as_ref()) else { continue };
         if let Ok(since) = result.started_at.duration_since(std::time::UNIX_EPOCH) {
-            last_run.with_label_values(&[check]).set(since.as_secs_f64());
+            last_run.add(&[("check", check)], since.as_secs_f64());
         }
         if !result.mode.is_empty() {
-            mode.with_label_values(&[check, subsystem, &result.mode, &result.optimal_mode]).set(1);
+            let labels =
+                [("check", check), ("subsystem", subsystem), ("mode", &result.mode), ("optimal", &result.optimal_mode)];
+            mode.add(&labels, 1.0);
         }
         let is_degraded = result.mode.is_empty() || result.mode != result.optimal_mode;
-        degraded.with_label_values(&[check, subsystem]).set(i64::from(is_degraded));
+        degraded.add(&[("check", check), ("subsystem", subsystem)], f64::from(u8::from(is_degraded)));
         for observation in &result.observations {
             let name = format!("observed_{}{}", sanitize(&observation.name), unit_suffix(&observation.unit));
             let labels = observation
@@ -143,25 +133,47 @@ fn fill(registry: &Registry, checks: &[CheckView<'_>], ready_on_degraded: bool) 
             observed.entry((name, observation.unit.clone())).or_default().push(sample);
         }
     }
-    ready.set(i64::from(all_ready));
+
+    // Families in name order, as Prometheus' own encoders write them.
+    let mut families: Vec<(String, String)> = Vec::new();
+    let text_of = |family: Family<'_>| {
+        let mut out = String::new();
+        let name = family.name().to_owned();
+        family.write(&mut out);
+        (name, out)
+    };
+    for family in [critical, last_run, status, degraded, mode] {
+        families.push(text_of(family));
+    }
+    let mut ready = Family::new(
+        "ready",
+        "1 when every critical check passes (what /health/ready answers with 200).",
+        Kind::Gauge,
+        &[],
+    );
+    ready.add(&[], f64::from(u8::from(all_ready)));
+    families.push(text_of(ready));
+    let mut seen = BTreeSet::new();
     for ((name, unit), samples) in observed {
+        if !seen.insert(name.clone()) {
+            // Two observation names that sanitise alike: keep the first.
+            continue;
+        }
         let keys: BTreeSet<&str> = samples.iter().flat_map(|s| s.labels.keys().map(String::as_str)).collect();
         let mut label_names = vec!["check"];
         label_names.extend(keys.iter().copied());
         let help = format!("A value checks observe ({unit}), as reported by the check plugin.");
-        let family = GaugeVec::new(opts(&name, &help), &label_names)?;
-        if registry.register(Box::new(family.clone())).is_err() {
-            // Two observation names that sanitise alike: keep the first.
-            continue;
-        }
+        let mut family = Family::new(&name, &help, Kind::Gauge, &label_names);
         for sample in &samples {
-            let values: Vec<&str> = std::iter::once(sample.check.as_str())
-                .chain(keys.iter().map(|key| sample.labels.get(*key).map_or("", String::as_str)))
+            let labels: Vec<(&str, &str)> = std::iter::once(("check", sample.check.as_str()))
+                .chain(keys.iter().map(|key| (*key, sample.labels.get(*key).map_or("", String::as_str))))
                 .collect();
-            family.with_label_values(&values).set(sample.value);
+            family.add(&labels, sample.value);
         }
+        families.push(text_of(family));
     }
-    Ok(())
+    families.sort_by(|a, b| a.0.cmp(&b.0));
+    families.into_iter().map(|(_, text)| text).collect()
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::json;
 
+use super::cache::{Body, Key};
 use super::query::ReadyQuery;
 use super::{ApiError, health_json};
 use crate::daemon::{Daemon, FailedPlugin};
@@ -54,7 +55,7 @@ fn verdict(daemon: &Daemon, plugin: &Plugin, record: Option<&CheckRecord>) -> Ve
     Verdict { name: plugin.name().to_owned(), passed, status, mode, detail }
 }
 
-fn respond(verdicts: &[Verdict], verbose: bool) -> Response {
+fn respond(verdicts: &[Verdict], verbose: bool) -> Body {
     let passed = verdicts.iter().all(|v| v.passed);
     let code = if passed { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     if verbose {
@@ -71,14 +72,18 @@ fn respond(verdicts: &[Verdict], verbose: bool) -> Response {
             }
         }
         text.push_str(if passed { "readyz check passed\n" } else { "readyz check failed\n" });
-        return (code, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response();
+        return Body::new(code, "text/plain; charset=utf-8", text.into());
     }
     let checks: BTreeMap<&str, serde_json::Value> = verdicts
         .iter()
         .map(|v| (v.name.as_str(), json!({ "passed": v.passed, "status": v.status, "detail": v.detail })))
         .collect();
-    (code, Json(json!({ "status": if passed { "pass" } else { "fail" }, "checks": checks }))).into_response()
+    let body = json!({ "status": if passed { "pass" } else { "fail" }, "checks": checks });
+    Body::new(code, JSON, body.to_string().into())
 }
+
+/// The content type of JSON bodies.
+const JSON: &str = "application/json";
 
 fn one_line(text: &str) -> &str {
     text.lines().next().unwrap_or_default()
@@ -88,33 +93,54 @@ fn checks(daemon: &Daemon) -> Vec<Arc<Plugin>> {
     daemon.plugins.load().plugins.iter().filter(|p| p.kind() == PluginKind::Check).cloned().collect()
 }
 
-pub async fn ready(State(daemon): State<Arc<Daemon>>, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
+pub async fn ready(
+    State(daemon): State<Arc<Daemon>>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let query = ReadyQuery::parse(raw.as_deref())?;
+    if query.exclude.is_empty() {
+        // Without exclusions the body is shared until something changes.
+        let body = daemon.probes.get_or_build(Key::Ready { verbose: query.verbose }, || ready_body(&daemon, &query));
+        return Ok(body.respond(&headers));
+    }
     let checks = checks(&daemon);
     if let Some(unknown) = query.exclude.iter().find(|name| !checks.iter().any(|p| p.name() == name.as_str())) {
         return Err(ApiError::bad_request(format!("exclude: no check named {unknown:?}")));
     }
-    let records = daemon.results.snapshot();
-    let verdicts: Vec<Verdict> = checks
-        .iter()
-        .filter(|p| p.manifest.critical && !query.exclude.iter().any(|name| name == p.name()))
-        .map(|p| verdict(&daemon, p, records.get(p.name())))
-        .collect();
-    Ok(respond(&verdicts, query.verbose))
+    Ok(ready_body(&daemon, &query).respond(&headers))
+}
+
+/// Readiness over the critical checks not excluded.
+fn ready_body(daemon: &Daemon, query: &ReadyQuery) -> Body {
+    let checks = checks(daemon);
+    let verdicts: Vec<Verdict> = daemon.results.read(|records| {
+        checks
+            .iter()
+            .filter(|p| p.manifest.critical && !query.exclude.iter().any(|name| name == p.name()))
+            .map(|p| verdict(daemon, p, records.get(p.name())))
+            .collect()
+    });
+    respond(&verdicts, query.verbose)
 }
 
 pub async fn ready_one(
     State(daemon): State<Arc<Daemon>>,
     Path(check): Path<String>,
     RawQuery(raw): RawQuery,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let query = ReadyQuery::parse(raw.as_deref())?;
     let plugin = checks(&daemon)
         .into_iter()
         .find(|p| p.name() == check)
         .ok_or_else(|| ApiError::not_found(format!("no check named {check:?}")))?;
-    let record = daemon.results.get(&check);
-    Ok(respond(&[verdict(&daemon, &plugin, record.as_ref())], query.verbose))
+    let key = Key::ReadyOne { check: check.clone(), verbose: query.verbose };
+    let body = daemon.probes.get_or_build(key, || {
+        let record = daemon.results.get(&check);
+        respond(&[verdict(&daemon, &plugin, record.as_ref())], query.verbose)
+    });
+    Ok(body.respond(&headers))
 }
 
 #[derive(Serialize)]
@@ -201,18 +227,23 @@ pub fn worst(statuses: impl Iterator<Item = Status>) -> Status {
 }
 
 pub async fn status(State(daemon): State<Arc<Daemon>>, headers: HeaderMap) -> Response {
-    let plugins = plugin_statuses(&daemon);
-    let overall = worst(plugins.iter().filter_map(|p| p.status));
-    let wants_health_json = headers
+    let health_json = headers
         .get_all(header::ACCEPT)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .any(|accept| accept.contains("application/health+json"));
-    if wants_health_json {
+    let body = daemon.probes.get_or_build(Key::Status { health_json }, || status_body(&daemon, health_json));
+    body.respond(&headers)
+}
+
+fn status_body(daemon: &Daemon, health_json: bool) -> Body {
+    let plugins = plugin_statuses(daemon);
+    let overall = worst(plugins.iter().filter_map(|p| p.status));
+    if health_json {
         return health_json::render(overall, &plugins);
     }
     let failed: Vec<FailedPlugin> = daemon.plugins.load().failed.clone();
-    let watchdog = watchdog_status(&daemon);
+    let watchdog = watchdog_status(daemon);
     // Coordination matters once the watchdog can run at all (a store is configured).
     let watchdog_runs = daemon.runtime.services().store.is_some();
     let overall = match &watchdog {
@@ -221,18 +252,23 @@ pub async fn status(State(daemon): State<Arc<Daemon>>, headers: HeaderMap) -> Re
         }
         _ => overall,
     };
-    Json(json!({
+    let body = json!({
         "status": overall,
         "watchdog": watchdog,
         "version": env!("CARGO_PKG_VERSION"),
-        "uptime_seconds": daemon.started.elapsed().as_secs_f64(),
+        "started_at": unix_seconds(daemon.started_at),
         "security_tools": security_tools(&plugins),
         "plugins": plugins,
         "failed_plugins": failed,
         "rejected_plugins": daemon.reloads.rejected(),
         "indexes": index_summary(&daemon.index_plan.load()),
-    }))
-    .into_response()
+    });
+    Body::new(StatusCode::OK, JSON, body.to_string().into())
+}
+
+/// Seconds since the Unix epoch.
+fn unix_seconds(time: std::time::SystemTime) -> f64 {
+    time.duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
 }
 
 /// The index plan in `/health/status`: counts by state and the entries that
@@ -267,7 +303,11 @@ fn watchdog_status(daemon: &Daemon) -> Option<WatchdogStatus> {
     Some(WatchdogStatus { coordination: daemon.watchdog.coordination(), rules: daemon.watchdog.reports() })
 }
 
-pub async fn counters(State(daemon): State<Arc<Daemon>>) -> Json<serde_json::Value> {
+pub async fn counters(State(daemon): State<Arc<Daemon>>, headers: HeaderMap) -> Response {
+    daemon.probes.get_or_build(Key::Counters, || counters_body(&daemon)).respond(&headers)
+}
+
+fn counters_body(daemon: &Daemon) -> Body {
     let set = daemon.plugins.load();
     let records = daemon.results.snapshot();
     let reports = daemon.watchdog.reports();
@@ -278,7 +318,7 @@ pub async fn counters(State(daemon): State<Arc<Daemon>>) -> Json<serde_json::Val
         .filter(|o| o.name == "active_sessions")
         .map(|o| o.value)
         .reduce(|a, b| a + b);
-    Json(json!({
+    let body = json!({
         "active_sessions": active_sessions,
         "plugins_loaded": set.plugins.len(),
         "plugins_failed": set.failed.len(),
@@ -291,6 +331,7 @@ pub async fn counters(State(daemon): State<Arc<Daemon>>) -> Json<serde_json::Val
             .flat_map(|r| r.findings.iter())
             .filter(|f| f.dispatch.as_ref().is_some_and(|d| matches!(d.outcome, crate::dispatch::Outcome::Dispatched { .. })))
             .count(),
-        "uptime_seconds": daemon.started.elapsed().as_secs_f64(),
-    }))
+        "started_at": unix_seconds(daemon.started_at),
+    });
+    Body::new(StatusCode::OK, JSON, body.to_string().into())
 }

@@ -4,9 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
 use serde_json::{Value, json};
+
+use super::cache::Body;
 
 use super::health::PluginStatus;
 use crate::results::Status;
@@ -28,7 +29,7 @@ fn unit(unit: &str) -> &str {
     }
 }
 
-pub fn render(overall: Status, plugins: &[PluginStatus]) -> Response {
+pub fn render(overall: Status, plugins: &[PluginStatus]) -> Body {
     let mut checks: BTreeMap<String, Vec<Value>> = BTreeMap::new();
     for plugin in plugins.iter().filter(|p| p.status.is_some()) {
         let status = plugin.status.map_or("warn", health_status);
@@ -79,5 +80,5 @@ pub fn render(overall: Status, plugins: &[PluginStatus]) -> Response {
         "description": "Vigil: platform subsystem health",
         "checks": checks,
     });
-    ([(header::CONTENT_TYPE, "application/health+json")], body.to_string()).into_response()
+    Body::new(StatusCode::OK, "application/health+json", body.to_string().into())
 }

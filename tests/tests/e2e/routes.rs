@@ -211,3 +211,50 @@ async fn status_speaks_health_json_when_asked() {
     assert_eq!(slow["output"], "running on the fallback");
     assert_eq!(body["checks"]["fixture:duration"][0]["observedUnit"], "s");
 }
+
+/// Probe bodies are shared until the state changes: the same `ETag` while
+/// nothing happens (`If-None-Match` gets 304 and no body), a new body and tag
+/// once a check runs; readiness follows the new result at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probe_bodies_follow_state_changes_and_answer_if_none_match() {
+    let dir = PluginDir::new();
+    dir.misbehaving("flappy", "ok", "2s", "critical = true");
+    let daemon = daemon_with(&dir).await;
+    let request = |uri: &str, etag: Option<&str>| {
+        let mut builder = Request::get(uri);
+        if let Some(etag) = etag {
+            builder = builder.header("if-none-match", etag);
+        }
+        let router = server::router(Arc::clone(&daemon));
+        let request = builder.body(Body::empty()).expect("request");
+        async move {
+            let response = router.oneshot(request).await.expect("infallible");
+            let status = response.status();
+            let etag = response.headers().get("etag").and_then(|v| v.to_str().ok()).map(str::to_owned);
+            let body = response.into_body().collect().await.expect("body").to_bytes();
+            (status, etag, String::from_utf8_lossy(&body).into_owned())
+        }
+    };
+    for uri in ["/health/status", "/health/ready", "/health/ready/flappy", "/health/metrics"] {
+        let (_, first_tag, first) = request(uri, None).await;
+        let first_tag = first_tag.unwrap_or_else(|| panic!("{uri}: no ETag"));
+        let (_, again_tag, again) = request(uri, None).await;
+        assert_eq!((again_tag.as_deref(), again.as_str()), (Some(first_tag.as_str()), first.as_str()), "{uri}");
+        let (status, _, body) = request(uri, Some(&first_tag)).await;
+        assert_eq!((status, body.as_str()), (StatusCode::NOT_MODIFIED, ""), "{uri}");
+    }
+    let (before, _, _) = request("/health/ready", None).await;
+    assert_eq!(before, StatusCode::SERVICE_UNAVAILABLE, "the check has not run yet");
+    let (_, status_tag, _) = request("/health/status", None).await;
+    for plugin in daemon.plugins.load().plugins.iter() {
+        scheduler::run_once(plugin, &daemon.results).await;
+    }
+    let (after, _, _) = request("/health/ready", None).await;
+    assert_eq!(after, StatusCode::OK, "readiness did not follow the new result");
+    let (status, new_tag, body) = request("/health/status", status_tag.as_deref()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_ne!(new_tag, status_tag);
+    assert!(body.contains("\"runs\":1"), "{body}");
+    let (_, metrics_tag, _) = request("/metrics", None).await;
+    assert!(metrics_tag.is_some(), "/metrics has no ETag");
+}
