@@ -9,6 +9,7 @@
 //! Collections are named `database.collection`.
 
 pub mod aggregate;
+pub mod antijoin;
 pub mod mongo;
 pub mod order;
 pub mod pipeline;
@@ -81,6 +82,8 @@ pub trait DocumentStore: Send + Sync {
     }
     /// Run an aggregation pipeline of the supported stages.
     fn aggregate<'a>(&'a self, collection: &'a str, pipeline: Vec<Document>) -> StoreFuture<'a, Vec<Document>>;
+    /// The distinct keys of one collection that no document of another has.
+    fn missing_keys<'a>(&'a self, query: MissingKeys) -> StoreFuture<'a, MissingKeysAnswer>;
     /// The snapshot behind this store, if it is one (its indexes live in
     /// mongodump metadata files beside the data).
     fn snapshot(&self) -> Option<Arc<snapshot::Snapshot>> {
@@ -90,6 +93,37 @@ pub trait DocumentStore: Send + Sync {
 
 /// A shared store.
 pub type Store = Arc<dyn DocumentStore>;
+
+/// An anti-join: keys of `collection` (its documents matching `filter`)
+/// that no document of `other` (matching `other_filter`) has.
+#[derive(Debug, Clone)]
+pub struct MissingKeys {
+    /// The collection whose keys must each have a match.
+    pub collection: String,
+    /// Its key field.
+    pub key_field: String,
+    /// Which of its documents count.
+    pub filter: Document,
+    /// Where matches are looked for.
+    pub other: String,
+    /// Its key field.
+    pub other_key_field: String,
+    /// Which of its documents count as matches.
+    pub other_filter: Document,
+    /// Most missing keys to return.
+    pub limit: usize,
+}
+
+/// What an anti-join found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MissingKeysAnswer {
+    /// Distinct keys of the collection.
+    pub keys: u64,
+    /// Of those, keys without a match.
+    pub missing: u64,
+    /// The first missing keys in key order, at most the query's limit.
+    pub sample: Vec<mongodb::bson::Bson>,
+}
 
 /// Split `database.collection`.
 pub fn split_name(name: &str) -> StoreResult<(&str, &str)> {

@@ -82,6 +82,47 @@ pub fn aggregate(collection: &str, pipeline: &Value) -> Result<Vec<Value>, Capab
     store::aggregate(collection, &pipeline.to_string())?.iter().map(|doc| parse(doc)).collect()
 }
 
+/// The side of an anti-join: a collection, its key field, and which of its
+/// documents count.
+#[derive(Debug, Clone, Copy)]
+pub struct KeysOf<'a> {
+    /// `database.collection`.
+    pub collection: &'a str,
+    /// The field holding the key (a dotted path).
+    pub key_field: &'a str,
+    /// Which documents count (`{}`: all).
+    pub filter: &'a Value,
+}
+
+/// What [`missing_keys`] found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Missing {
+    /// Distinct keys of the first collection.
+    pub keys: u64,
+    /// Of those, keys the second one does not have.
+    pub missing: u64,
+    /// The smallest missing keys, at most the limit asked for.
+    pub sample: Vec<Value>,
+}
+
+/// The distinct keys of `of` that no document of `in_other` has (an
+/// anti-join run by the store over every document, however old), with up to
+/// `limit` of them as a sample. Both collections must be granted.
+pub fn missing_keys(of: KeysOf<'_>, in_other: KeysOf<'_>, limit: u32) -> Result<Missing, CapabilityError> {
+    let query = store::MissingKeysQuery {
+        collection: of.collection.to_owned(),
+        key_field: of.key_field.to_owned(),
+        filter_json: of.filter.to_string(),
+        other_collection: in_other.collection.to_owned(),
+        other_key_field: in_other.key_field.to_owned(),
+        other_filter_json: in_other.filter.to_string(),
+        limit,
+    };
+    let answer = store::missing_keys(&query)?;
+    let sample = answer.sample.iter().map(|key| parse(key)).collect::<Result<_, _>>()?;
+    Ok(Missing { keys: answer.keys, missing: answer.missing, sample })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,7 @@ use mongodb::bson::Document;
 use crate::capabilities::grants;
 use crate::runtime::HostState;
 use crate::runtime::bindings::CapabilityError;
-use crate::runtime::bindings::host::vigil::plugin::store::{FindQuery, Host};
+use crate::runtime::bindings::host::vigil::plugin::store::{FindQuery, Host, MissingKeysAnswer, MissingKeysQuery};
 use crate::store::{self, Store, StoreError};
 
 type Answer<T> = wasmtime::Result<Result<T, CapabilityError>>;
@@ -73,6 +73,36 @@ impl Host for HostState {
         };
         Ok(aggregate(store, collection, pipeline_json).await)
     }
+
+    async fn missing_keys(&mut self, query: MissingKeysQuery) -> Answer<MissingKeysAnswer> {
+        // Both collections must be granted.
+        let store = match self.store_for(&query.collection).and_then(|_| self.store_for(&query.other_collection)) {
+            Ok(store) => store,
+            Err(err) => return Ok(Err(err)),
+        };
+        Ok(missing_keys(store, query).await)
+    }
+}
+
+/// Most missing keys one answer carries.
+pub const MAX_SAMPLE: u32 = 1000;
+
+async fn missing_keys(store: Store, query: MissingKeysQuery) -> Result<MissingKeysAnswer, CapabilityError> {
+    let query = store::MissingKeys {
+        filter: parse(&query.filter_json, "filter")?,
+        other_filter: parse(&query.other_filter_json, "other filter")?,
+        collection: query.collection,
+        key_field: query.key_field,
+        other: query.other_collection,
+        other_key_field: query.other_key_field,
+        limit: query.limit.min(MAX_SAMPLE) as usize,
+    };
+    let answer = store.missing_keys(query).await.map_err(failed)?;
+    Ok(MissingKeysAnswer {
+        keys: answer.keys,
+        missing: answer.missing,
+        sample: answer.sample.into_iter().map(|key| key.into_relaxed_extjson().to_string()).collect(),
+    })
 }
 
 // The queries run on the store alone (not the plugin's state, which is not `Sync`).

@@ -5,13 +5,15 @@
 
 use std::time::Duration;
 
-use mongodb::bson::Document;
+use futures_util::TryStreamExt as _;
+use mongodb::bson::{Bson, Document, doc};
 use mongodb::options::{ReadPreference, SelectionCriteria};
 
 use super::aggregate::Pipeline;
+use super::order::compare;
 use super::pipeline::{FindQuery, Projection, Sort};
 use super::query::Filter;
-use super::{DocumentStore, StoreError, StoreFuture, StoreResult, split_name};
+use super::{DocumentStore, MissingKeys, MissingKeysAnswer, StoreError, StoreFuture, StoreResult, split_name};
 
 /// A MongoDB deployment as a store.
 pub struct MongoStore {
@@ -110,5 +112,86 @@ impl DocumentStore for MongoStore {
             })
             .await
         })
+    }
+
+    fn missing_keys<'a>(&'a self, query: MissingKeys) -> StoreFuture<'a, MissingKeysAnswer> {
+        Box::pin(async move {
+            Filter::compile(&query.filter)?;
+            Filter::compile(&query.other_filter)?;
+            let this = self.collection(&query.collection)?;
+            let other = self.collection(&query.other)?;
+            // The collections live in different databases, where `$lookup`
+            // cannot reach: the distinct keys stream from a `$group` (by
+            // `key_field`'s index when there is one), and each batch is looked
+            // up with one `$in` on the other collection's key index.
+            let pipeline = vec![
+                doc! { "$match": query.filter.clone() },
+                doc! { "$group": { "_id": format!("${}", query.key_field) } },
+            ];
+            let keys = this.aggregate(pipeline).allow_disk_use(true).selection_criteria(self.criteria());
+            let mut cursor = self.deadline(async { keys.await }).await?;
+            let mut answer = MissingKeysAnswer { keys: 0, missing: 0, sample: Vec::new() };
+            let mut batch: Vec<Bson> = Vec::with_capacity(KEY_BATCH);
+            loop {
+                let next = self.deadline(async { cursor.try_next().await }).await?;
+                let done = next.is_none();
+                if let Some(group) = next
+                    && let Some(key) = group.get("_id").filter(|k| !matches!(k, Bson::Null))
+                {
+                    batch.push(key.clone());
+                }
+                if batch.len() == KEY_BATCH || (done && !batch.is_empty()) {
+                    self.look_up(&other, &query, std::mem::take(&mut batch), &mut answer).await?;
+                }
+                if done {
+                    break;
+                }
+            }
+            answer.sample.sort_by(compare);
+            answer.sample.truncate(query.limit);
+            Ok(answer)
+        })
+    }
+}
+
+/// Keys looked up per `$in`.
+const KEY_BATCH: usize = 1000;
+
+impl MongoStore {
+    /// Which keys of `batch` have a match in `other`; count the others.
+    async fn look_up(
+        &self,
+        other: &mongodb::Collection<Document>,
+        query: &MissingKeys,
+        batch: Vec<Bson>,
+        answer: &mut MissingKeysAnswer,
+    ) -> StoreResult<()> {
+        let mut filter = query.other_filter.clone();
+        filter.insert(query.other_key_field.clone(), doc! { "$in": batch.clone() });
+        let pipeline =
+            vec![doc! { "$match": filter }, doc! { "$group": { "_id": format!("${}", query.other_key_field) } }];
+        let found = other.aggregate(pipeline).selection_criteria(self.criteria()).max_time(self.timeout);
+        let present: Vec<Document> = self
+            .deadline(async {
+                use futures_util::TryStreamExt;
+                found.await?.try_collect::<Vec<Document>>().await
+            })
+            .await?;
+        let present: std::collections::HashSet<String> =
+            present.iter().filter_map(|d| d.get("_id")).map(crate::store::order::group_key).collect();
+        answer.keys += batch.len() as u64;
+        for key in batch {
+            if !present.contains(&crate::store::order::group_key(&key)) {
+                answer.missing += 1;
+                if answer.sample.len() < query.limit * 4 {
+                    answer.sample.push(key);
+                } else {
+                    answer.sample.sort_by(compare);
+                    answer.sample.truncate(query.limit);
+                    answer.sample.push(key);
+                }
+            }
+        }
+        Ok(())
     }
 }

@@ -83,6 +83,31 @@ impl Filter {
         Ok(if parts.len() == 1 { parts.remove(0) } else { Self::And(parts) })
     }
 
+    /// The top-level fields the filter reads (`a` for `a.b`), into `out`.
+    pub fn top_fields(&self, out: &mut std::collections::BTreeSet<String>) {
+        match self {
+            Self::And(parts) | Self::Or(parts) | Self::Nor(parts) => parts.iter().for_each(|p| p.top_fields(out)),
+            Self::Field(path, _) => {
+                if let Some(first) = path.first() {
+                    out.insert(first.clone());
+                }
+            }
+        }
+    }
+
+    /// `{ field: value }` on one top-level field with a scalar value: the
+    /// field and the value (a scan can then answer every value at once).
+    pub fn single_equality(&self) -> Option<(&str, &Bson)> {
+        match self {
+            Self::Field(path, Condition::Eq(value))
+                if path.len() == 1 && !matches!(value, Bson::Array(_) | Bson::Document(_) | Bson::Null) =>
+            {
+                Some((path[0].as_str(), value))
+            }
+            _ => None,
+        }
+    }
+
     /// Whether `doc` matches.
     pub fn matches(&self, doc: &Document) -> bool {
         match self {

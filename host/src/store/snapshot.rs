@@ -4,9 +4,16 @@
 //! document per line (`mongoexport`'s default) or one JSON array
 //! (`--jsonArray`). A collection without a file is empty, as in MongoDB.
 //!
-//! Files are parsed once and kept in memory until they change (size or
-//! modification time), so a daemon evaluating rules every few minutes pays
-//! the parse once. Queries run on a blocking thread.
+//! Files up to [`CACHE_LIMIT`] are parsed once and kept in memory until they
+//! change (size, modification time, inode). Larger exports are streamed,
+//! parsing only the top-level fields a query reads ([`projected`]), and the
+//! answers of `count`, `latest` and `missing-keys` are kept per file version
+//! ([`memo`]): a rule evaluated again over an unchanged export costs a
+//! lookup. Queries run on a blocking thread.
+
+mod memo;
+mod projected;
+mod queries;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -17,12 +24,13 @@ use std::time::SystemTime;
 
 use mongodb::bson::{Bson, Document};
 
-use super::aggregate::Pipeline;
-use super::pipeline::{FindQuery, Finder};
-use super::query::Filter;
-use super::{DocumentStore, StoreError, StoreFuture, StoreResult, split_name};
+use super::{StoreError, StoreFuture, StoreResult, split_name};
 
-type Stamp = (u64, Option<SystemTime>);
+/// A file version: size, modification time, inode.
+pub type Stamp = (u64, Option<SystemTime>, u64);
+
+/// A collection's file and its version, or `None` when it has no file.
+pub type Version = Option<(PathBuf, Stamp)>;
 
 /// Export files up to this size are parsed once and kept in memory.
 pub const CACHE_LIMIT: u64 = 32 * 1024 * 1024;
@@ -33,6 +41,7 @@ type Cache = HashMap<PathBuf, (Stamp, Arc<Vec<Document>>)>;
 pub struct Snapshot {
     dir: PathBuf,
     cache: Mutex<Cache>,
+    memo: memo::Memo,
 }
 
 impl Snapshot {
@@ -41,7 +50,7 @@ impl Snapshot {
         if !dir.is_dir() {
             return Err(StoreError::Backend(format!("snapshot directory {} does not exist", dir.display())));
         }
-        Ok(Self { dir: dir.to_path_buf(), cache: Mutex::new(HashMap::new()) })
+        Ok(Self { dir: dir.to_path_buf(), cache: Mutex::new(HashMap::new()), memo: memo::Memo::default() })
     }
 
     /// The directory.
@@ -57,6 +66,13 @@ impl Snapshot {
         Ok([nested, flat].into_iter().find(|p| p.is_file()))
     }
 
+    /// The current version of `collection`'s file.
+    pub fn version(&self, collection: &str) -> StoreResult<Version> {
+        let Some(path) = self.file(collection)? else { return Ok(None) };
+        let meta = std::fs::metadata(&path).map_err(|err| io_error(&path, &err))?;
+        Ok(Some((path, stamp_of(&meta))))
+    }
+
     /// Run `consume` over every document of `collection`. Files up to
     /// [`CACHE_LIMIT`] bytes are parsed once (per file version) and kept;
     /// larger ones are streamed, parsed line by line, on every query, so
@@ -66,17 +82,29 @@ impl Snapshot {
         collection: &str,
         consume: impl FnOnce(&mut dyn Iterator<Item = Cow<'_, Document>>) -> T,
     ) -> StoreResult<T> {
+        self.scan_fields(collection, None, consume)
+    }
+
+    /// [`Snapshot::scan`], where a streamed (large) export is parsed for the
+    /// top-level `fields` only (`None`: whole documents).
+    pub fn scan_fields<T>(
+        &self,
+        collection: &str,
+        fields: Option<&std::collections::BTreeSet<String>>,
+        consume: impl FnOnce(&mut dyn Iterator<Item = Cow<'_, Document>>) -> T,
+    ) -> StoreResult<T> {
         let Some(path) = self.file(collection)? else { return Ok(consume(&mut std::iter::empty())) };
         let meta = std::fs::metadata(&path).map_err(|err| io_error(&path, &err))?;
         if meta.len() > CACHE_LIMIT {
             let mut lines = Lines::open(&path)?;
+            lines.fields = fields.cloned();
             let answer = consume(&mut lines.by_ref().map(Cow::Owned));
             return match lines.error {
                 Some(err) => Err(err),
                 None => Ok(answer),
             };
         }
-        let stamp = (meta.len(), meta.modified().ok());
+        let stamp = stamp_of(&meta);
         let cached = self.cache.lock().unwrap_or_else(PoisonError::into_inner).get(&path).cloned();
         let docs = match cached {
             Some((cached, docs)) if cached == stamp => docs,
@@ -87,6 +115,43 @@ impl Snapshot {
             }
         };
         Ok(consume(&mut docs.iter().map(Cow::Borrowed)))
+    }
+
+    /// Whole documents of `collection` at the given positions (in file
+    /// order, as [`Snapshot::scan`] yields them): a large export is read
+    /// again and only those lines are parsed.
+    pub fn documents_at(
+        &self,
+        collection: &str,
+        positions: &std::collections::BTreeSet<usize>,
+    ) -> StoreResult<HashMap<usize, Document>> {
+        let Some(path) = self.file(collection)? else { return Ok(HashMap::new()) };
+        let meta = std::fs::metadata(&path).map_err(|err| io_error(&path, &err))?;
+        if meta.len() <= CACHE_LIMIT {
+            return self.scan(collection, |docs| {
+                docs.enumerate().filter(|(i, _)| positions.contains(i)).map(|(i, d)| (i, d.into_owned())).collect()
+            });
+        }
+        let mut lines = Lines::open(&path)?;
+        let mut found = HashMap::new();
+        let mut position = 0usize;
+        let Some(&last) = positions.last() else { return Ok(found) };
+        while position <= last {
+            lines.line.clear();
+            lines.number += 1;
+            match lines.reader.read_line(&mut lines.line) {
+                Ok(0) => break,
+                Err(err) => return Err(io_error(&path, &err)),
+                Ok(_) if lines.line.trim().is_empty() => continue,
+                Ok(_) => {
+                    if positions.contains(&position) {
+                        found.insert(position, parse_line(&lines.line, &path, lines.number)?);
+                    }
+                    position += 1;
+                }
+            }
+        }
+        Ok(found)
     }
 
     fn blocking<'a, T: Send + 'static>(
@@ -102,6 +167,11 @@ impl Snapshot {
     }
 }
 
+fn stamp_of(meta: &std::fs::Metadata) -> Stamp {
+    use std::os::unix::fs::MetadataExt as _;
+    (meta.len(), meta.modified().ok(), meta.ino())
+}
+
 fn io_error(path: &Path, err: &std::io::Error) -> StoreError {
     StoreError::Backend(format!("{}: {err}", path.display()))
 }
@@ -114,6 +184,8 @@ struct Lines {
     line: String,
     number: usize,
     error: Option<StoreError>,
+    /// Parse these top-level fields only (`None`: all).
+    fields: Option<std::collections::BTreeSet<String>>,
 }
 
 impl Lines {
@@ -129,7 +201,7 @@ impl Lines {
                 CACHE_LIMIT >> 20
             ))
         });
-        Ok(Self { reader, path: path.to_path_buf(), line: String::new(), number: 0, error })
+        Ok(Self { reader, path: path.to_path_buf(), line: String::new(), number: 0, error, fields: None })
     }
 }
 
@@ -144,7 +216,10 @@ impl Iterator for Lines {
                 Ok(0) => return None,
                 Err(err) => self.error = Some(io_error(&self.path, &err)),
                 Ok(_) if self.line.trim().is_empty() => {}
-                Ok(_) => match parse_line(&self.line, &self.path, self.number) {
+                Ok(_) => match match &self.fields {
+                    Some(fields) => projected::parse_line(&self.line, fields, &self.path, self.number),
+                    None => parse_line(&self.line, &self.path, self.number),
+                } {
                     Ok(doc) => return Some(doc),
                     Err(err) => self.error = Some(err),
                 },
@@ -195,42 +270,7 @@ fn document(value: serde_json::Value, path: &Path, line: usize) -> StoreResult<D
     }
 }
 
-/// The snapshot as a store.
-pub struct SnapshotStore(pub Arc<Snapshot>);
-
-impl DocumentStore for SnapshotStore {
-    fn snapshot(&self) -> Option<Arc<Snapshot>> {
-        Some(Arc::clone(&self.0))
-    }
-
-    fn describe(&self) -> String {
-        format!("snapshot {}", self.0.dir.display())
-    }
-
-    fn count<'a>(&'a self, collection: &'a str, filter: Document) -> StoreFuture<'a, u64> {
-        let collection = collection.to_owned();
-        self.0.blocking(move |snapshot| {
-            let filter = Filter::compile(&filter)?;
-            snapshot.scan(&collection, |docs| docs.filter(|d| filter.matches(d)).count() as u64)
-        })
-    }
-
-    fn find<'a>(&'a self, collection: &'a str, query: FindQuery) -> StoreFuture<'a, Vec<Document>> {
-        let collection = collection.to_owned();
-        self.0.blocking(move |snapshot| {
-            let finder = Finder::new(&query)?;
-            snapshot.scan(&collection, |docs| finder.run(docs))
-        })
-    }
-
-    fn aggregate<'a>(&'a self, collection: &'a str, stages: Vec<Document>) -> StoreFuture<'a, Vec<Document>> {
-        let collection = collection.to_owned();
-        self.0.blocking(move |snapshot| {
-            let pipeline = Pipeline::compile(&stages)?;
-            snapshot.scan(&collection, |docs| pipeline.run(docs))
-        })
-    }
-}
+pub use queries::SnapshotStore;
 
 #[cfg(test)]
 mod tests {

@@ -1,6 +1,6 @@
 //! The snapshot backend against a table of MongoDB's documented query
 //! behaviour (`tests/store/semantics.json`), read through real
-//! `mongoexport`-style files.
+//! `mongoexport`-style files; and the anti-join behind the propagation check.
 
 use mongodb::bson::{Bson, Document};
 use serde_json::Value;
@@ -126,4 +126,45 @@ async fn latest_projection_and_bad_files() {
     std::fs::write(dir.path().join("inventory/broken.json"), "{\"_id\": 1}\n{not json\n").expect("write");
     let err = store.count("inventory.broken", Document::new()).await.expect_err("broken file").to_string();
     assert!(err.contains("broken.json:2"), "{err}");
+}
+
+/// The propagation check is complete: a finding that was never propagated
+/// is found however old it is (the old rule only sampled the newest 500),
+/// and the finding names how many of how many, with a missing key.
+#[test]
+fn an_old_unpropagated_finding_is_found() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let snapshot = dir.path().join("snapshot");
+    let mut plan = vigil_tests::snapshot::Plan::example(std::time::SystemTime::now());
+    plan.findings = [800, 10, 10];
+    plan.unsynced_cspm = 0;
+    plan.lagging_container = false;
+    plan.duplicate_keys = 0;
+    vigil_tests::snapshot::generate(&snapshot, &plan).expect("snapshot");
+    // Drop the occurrence of the oldest CSPM finding (index 799).
+    let occurrences = snapshot.join("vulnerability_management/vulnerability_occurrences.json");
+    let text = std::fs::read_to_string(&occurrences).expect("occurrences");
+    let kept: Vec<&str> = text.lines().filter(|l| !l.contains(":00799\"")).collect();
+    assert_eq!(kept.len() + 1, text.lines().count(), "one occurrence dropped");
+    std::fs::write(&occurrences, kept.join("\n") + "\n").expect("write");
+
+    let store = format!("snapshot:{}", snapshot.display());
+    let (code, report) =
+        vigil_tests::vigil_json(["watchdog", "run", "--format", "json", "--dry-run", "--store", store.as_str()]);
+    assert_eq!(code, 0, "{report:#}");
+    let details: Vec<String> = report["rules"]
+        .as_array()
+        .expect("rules")
+        .iter()
+        .filter(|r| r["plugin"] == "vulnerability-sync")
+        .flat_map(|r| r["findings"].as_array().cloned().unwrap_or_default())
+        .filter_map(|f| f["detail"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(details.len(), 1, "{report:#}");
+    assert!(
+        details[0].starts_with("1 of 800 cspm findings have no vulnerability occurrence (799 synced; e.g. cspm:"),
+        "{}",
+        details[0]
+    );
+    assert!(details[0].contains(":00799"), "{}", details[0]);
 }
