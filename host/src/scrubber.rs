@@ -92,6 +92,12 @@ pub fn scrub_run(state: &mut lines::Lines, text: &str) -> String {
 /// Ask every scrubber plugin for its rules and compile them. A plugin whose
 /// `rules()` fails, and every bad rule, is reported; the rest are used.
 pub async fn build(plugins: &[Arc<Plugin>]) -> (Engine, Vec<String>) {
+    build_with(plugins, verify::Limits::default()).await
+}
+
+/// [`build`] with other verify time limits (a test measuring the rules'
+/// quality on a loaded machine gives verify all the time it needs).
+pub async fn build_with(plugins: &[Arc<Plugin>], limits: verify::Limits) -> (Engine, Vec<String>) {
     let mut sets: Vec<(String, Vec<ScrubRule>)> = Vec::new();
     let mut problems = Vec::new();
     for plugin in plugins.iter().filter(|p| p.kind() == PluginKind::Scrubber) {
@@ -104,7 +110,7 @@ pub async fn build(plugins: &[Arc<Plugin>]) -> (Engine, Vec<String>) {
     problems.extend(errors.iter().map(ToString::to_string));
     if engine.rules().iter().any(|rule| rule.verify) {
         let scrubbers = plugins.iter().filter(|p| p.kind() == PluginKind::Scrubber).cloned();
-        match verify::Verifier::start(scrubbers) {
+        match verify::Verifier::start(scrubbers, limits) {
             Ok(verifier) => engine.set_verifier(Arc::new(verifier)),
             Err(err) => {
                 problems.push(format!("verify thread did not start ({err}); verify rules redact every candidate"))

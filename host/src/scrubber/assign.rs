@@ -298,11 +298,15 @@ fn query_token(line: &[u8], at: usize) -> bool {
     let Some(eq) = token.iter().position(|&b| b == b'=') else { return false };
     let value = &token[eq + 1..];
     let encoded = value.windows(3).any(|w| w[0] == b'%' && w[1].is_ascii_hexdigit() && w[2].is_ascii_hexdigit());
-    // `&name=` after the value: another parameter (a password may hold `&`).
+    // `&name=` after the value: another parameter, if `name` reads like a
+    // parameter's name (a password may hold `&tPS5U=`).
     let another = value.windows(2).enumerate().any(|(i, w)| {
         w[0] == b'&' && {
             let name = value[i + 1..].iter().take_while(|b| b.is_ascii_alphanumeric() || **b == b'_').count();
-            name > 0 && value.get(i + 1 + name) == Some(&b'=')
+            name > 0
+                && value.get(i + 1 + name) == Some(&b'=')
+                && name > 1
+                && crate::scrubber::values::reads_like_name(&value[i + 1..i + 1 + name])
         }
     });
     token[..eq].iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_') && (encoded || another)

@@ -134,7 +134,7 @@ impl KeyWords {
                 // the operator make the literal, so `country_code=` is no hit.
                 Reach::Query => {
                     // A space or tab: an access log's query field (`GET /x sig=...`).
-                    for before in ["?", "&", "#", ";", "="] {
+                    for before in ["?", "&", "#", ";", "=", " ", "\t"] {
                         let text = format!("{before}{}=", parts[0]);
                         self.literals.push(Literal { key_len: text.len() - 2, text, word: index, offset: 1 });
                     }

@@ -4,7 +4,7 @@
 
 mod placeholders;
 
-pub use self::placeholders::is_placeholder;
+pub use self::placeholders::{is_placeholder, reads_like_name};
 
 /// How sure the syntax around a value is that it holds a secret.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -54,9 +54,9 @@ impl LineBudget {
         Self { started: None }
     }
 
-    fn remaining(&mut self) -> Duration {
+    fn remaining(&mut self, budget: Duration) -> Duration {
         let started = *self.started.get_or_insert_with(Instant::now);
-        LINE_BUDGET.saturating_sub(started.elapsed())
+        budget.saturating_sub(started.elapsed())
     }
 }
 
@@ -145,8 +145,24 @@ struct Worker {
     requests: SyncSender<Request>,
 }
 
+/// How long verdicts may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Longest one log line waits for verdicts ([`LINE_BUDGET`]).
+    pub line_budget: Duration,
+    /// An answer slower than this counts against the rule's breaker ([`SLOW_ANSWER`]).
+    pub slow_answer: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self { line_budget: LINE_BUDGET, slow_answer: SLOW_ANSWER }
+    }
+}
+
 /// Answers `verify` questions for the rules of loaded scrubber plugins.
 pub struct Verifier {
+    limits: Limits,
     workers: BTreeMap<String, Worker>,
     verdicts: Mutex<HashMap<[u8; 32], bool>>,
     breakers: Mutex<HashMap<String, Breaker>>,
@@ -160,14 +176,14 @@ impl std::fmt::Debug for Verifier {
 
 impl Verifier {
     /// Start a verifier thread for each of these scrubber plugins.
-    pub fn start(plugins: impl IntoIterator<Item = Arc<Plugin>>) -> std::io::Result<Self> {
+    pub fn start(plugins: impl IntoIterator<Item = Arc<Plugin>>, limits: Limits) -> std::io::Result<Self> {
         let mut workers = BTreeMap::new();
         for plugin in plugins {
             let (requests, inbox) = mpsc::sync_channel(1);
             std::thread::Builder::new().name(format!("vigil-verify-{}", plugin.name())).spawn(move || serve(inbox))?;
             workers.insert(plugin.name().to_owned(), Worker { plugin, requests });
         }
-        Ok(Self { workers, verdicts: Mutex::new(HashMap::new()), breakers: Mutex::new(HashMap::new()) })
+        Ok(Self { limits, workers, verdicts: Mutex::new(HashMap::new()), breakers: Mutex::new(HashMap::new()) })
     }
 
     /// Whether `candidate`, found by `rule` of `plugin`, is a secret.
@@ -184,7 +200,7 @@ impl Verifier {
             bump(&SKIPPED, (rule.to_owned(), Skip::CircuitOpen));
             return true;
         }
-        let remaining = budget.remaining();
+        let remaining = budget.remaining(self.limits.line_budget);
         if remaining.is_zero() {
             bump(&SKIPPED, (rule.to_owned(), Skip::Budget));
             return true;
@@ -206,7 +222,7 @@ impl Verifier {
             Err(TrySendError::Full(_)) => Err(Skip::Timeout),
             Err(TrySendError::Disconnected(_)) => Err(Skip::Fault),
         };
-        let slow = asked.elapsed() > SLOW_ANSWER;
+        let slow = asked.elapsed() > self.limits.slow_answer;
         self.record(rule, outcome.is_ok() && !slow);
         match outcome {
             Ok(verdict) => {
@@ -234,7 +250,7 @@ impl Verifier {
             Some(_) => {
                 // Half-open: this question decides; until it is answered the
                 // others keep redacting.
-                breaker.open_until = Some(Instant::now() + LINE_BUDGET);
+                breaker.open_until = Some(Instant::now() + self.limits.line_budget);
                 breaker.failures = TRIP_AFTER - 1;
                 false
             }

@@ -148,7 +148,9 @@ impl Scrubber for CommonSecrets {
             .secret_group(1),
             ScrubRule::new(
                 "oracle-connect-password",
-                r#"\b(?:sqlplus|sqlldr|expdp|impdp|rman|sqlcl)\b[^\n]*?\s["']?[A-Za-z][\w$#-]*/([^\s@/"']+)@"#,
+                // The password runs to the `@` before the database (`//host`,
+                // `host:port/`, an alias at the end): it may hold `@` itself.
+                r#"\b(?:sqlplus|sqlldr|expdp|impdp|rman|sqlcl)\b[^\n]*?\s["']?[A-Za-z][\w$#-]*/([^\s/"']+?)@(?://|[\w.-]+(?::\d+)?(?:/|["')\s]|$))"#,
             )
             .description("Passwords in Oracle connect strings (sqlplus user/PASSWORD@db)")
             .keywords(&["sqlplus", "sqlldr", "expdp", "impdp", "rman", "sqlcl"])

@@ -5,6 +5,10 @@
 //! whose path is the credential, and secrets that a command prints on the
 //! line after it (`gcloud auth print-access-token`): those rules name a
 //! `next_line` group, and the host redacts the value on the following line.
+//! Generated-looking task arguments and loguru variable values, which have
+//! no key, are asked about through `verify` ([`arguments`]).
+
+mod arguments;
 
 use vigil_sdk::{ScrubRule, Scrubber};
 
@@ -148,7 +152,8 @@ fn services() -> Vec<ScrubRule> {
         rule(
             "oracle-connect-string",
             "Passwords in Oracle connect strings (connect(\"user/PASSWORD@host\"), jdbc:oracle:thin:user/PASSWORD@)",
-            r#"(?:connect\(\s*["']|jdbc:oracle:(?:thin|oci):)[A-Za-z][\w$#.-]*/([^@\s"'/]+)@"#,
+            // To the `@` before the database: a password may hold `@`.
+            r#"(?:connect\(\s*["']|jdbc:oracle:(?:thin|oci):)[A-Za-z][\w$#.-]*/([^\s"'/]+?)@(?://|[\w.-]+(?::\d+)?(?:/|["')\s]|$))"#,
             &["connect(", "jdbc:oracle:"],
         ),
         rule(
@@ -193,6 +198,12 @@ fn network() -> Vec<ScrubRule> {
             "SNMPv3 privacy pass phrases (-X)",
             &format!(r"\bsnmp\w*\b[^\n]*?\s-X\s*{FLAG_VALUE}"),
             &["snmp"],
+        ),
+        rule(
+            "snmp-community-setting",
+            "SNMP communities as settings: community=X in logs, community: X in snmp_exporter and YAML",
+            r#"(?i)\bcommunity(?:_string)?["']?\s*(?:=|:\s)\s*["']?([^\s,"'}&]+)"#,
+            &["community"],
         ),
         rule(
             "snmp-community-config",
@@ -343,7 +354,14 @@ fn command_output() -> Vec<ScrubRule> {
 
 impl Scrubber for SystemCredentials {
     fn rules() -> Vec<ScrubRule> {
-        [hashes(), services(), network(), protocols(), webhooks(), command_output()].concat()
+        [hashes(), services(), network(), protocols(), webhooks(), command_output(), arguments::rules()].concat()
+    }
+
+    fn verify(rule_id: &str, candidate: &str) -> bool {
+        match rule_id {
+            "positional-argument" => arguments::looks_secret(candidate),
+            _ => true,
+        }
     }
 }
 

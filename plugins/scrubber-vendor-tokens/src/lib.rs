@@ -328,6 +328,14 @@ fn productivity() -> Vec<ScrubRule> {
             r"\b([12]/[0-9]{13,20}(?:/[0-9]{13,20})?:[A-Za-z0-9]{32}|pat[A-Za-z0-9]{14}\.[a-f0-9]{64})\b",
             &["asana", "airtable"],
         ),
+        // Airtable's shape is its own (`pat`, 14, a dot, 64 hex): found
+        // without the vendor's name nearby.
+        rule(
+            "airtable-pat",
+            "Airtable personal access tokens anywhere (pat + 14 characters + . + 64 hex)",
+            r"\b(pat[A-Za-z0-9]{14}\.[a-f0-9]{64})\b",
+            &["pat"],
+        ),
         rule(
             "social-api-token",
             "X (Twitter) app bearer tokens, Meta access tokens and Intercom tokens",

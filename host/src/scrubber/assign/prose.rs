@@ -111,7 +111,11 @@ pub fn is_key_like(value: &[u8]) -> bool {
     // (base64 padding is no assignment; `Saffron242:!PAp` is a password).
     let assigns = match value.get(name) {
         Some(b':') => value.get(name + 1).is_none_or(u8::is_ascii_whitespace),
-        Some(b'=') => value.get(name + 1).is_some_and(|&b| b != b'='),
+        // `alg=sha256`, `key="x"`; not `Quartz9063=:)5T9l` (punctuation
+        // right after `=` is a password's).
+        Some(b'=') => value.get(name + 1).is_some_and(|&b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'"' | b'\'' | b'$' | b'{' | b'/' | b'-' | b'_')
+        }),
         _ => false,
     };
     // In a sentence any capitalised name glued to a value is a field
@@ -121,6 +125,8 @@ pub fn is_key_like(value: &[u8]) -> bool {
         && value[..name].iter().all(u8::is_ascii_alphabetic)
         && value.get(name) == Some(&b':')
         && value.get(name + 1).is_some_and(|b| !b.is_ascii_whitespace());
+    // `Cz5QrWtupYfzM=Qmu` is no `name=value`: its "name" is random.
+    let assigns = assigns && crate::scrubber::values::reads_like_name(&value[..name]);
     name > 1 && value[0].is_ascii_alphabetic() && (assigns || is_glued_field(value) || capitalised_field)
 }
 
@@ -155,6 +161,13 @@ fn introduced(line: &[u8], at: usize) -> Option<usize> {
         let end = start + line[start..].iter().take_while(|b| !b.is_ascii_whitespace()).count();
         let word = &line[start..end];
         let after = skip_spaces(line, end);
+        // `rotated, new value X`: even after a comma.
+        if word.eq_ignore_ascii_case(b"new") && past_new_value(line, start) != start && line[after..].len() > 5 {
+            let value = &line[after..after + 5];
+            if value.eq_ignore_ascii_case(b"value") {
+                return Some(past_new_value(line, start));
+            }
+        }
         match word {
             b"->" | b"=>" | b"=" | b":" => return Some(after),
             _ if word.eq_ignore_ascii_case(b"is") || word.eq_ignore_ascii_case(b"was") => {
@@ -170,7 +183,11 @@ fn introduced(line: &[u8], at: usize) -> Option<usize> {
             _ => {}
         }
         // A sentence ends at a quote or a separator (`'token x', 'Next': ...`).
-        if word.iter().any(|b| matches!(b, b'"' | b'\'' | b'\\')) || word.ends_with(b",") || word.ends_with(b";") {
+        let new_value_next = line.len() >= after + 9 && line[after..after + 9].eq_ignore_ascii_case(b"new value");
+        if word.iter().any(|b| matches!(b, b'"' | b'\'' | b'\\'))
+            || (word.ends_with(b",") && !new_value_next)
+            || word.ends_with(b";")
+        {
             return None;
         }
         let bare = word.strip_suffix(b":").unwrap_or(word);
@@ -185,7 +202,7 @@ fn introduced(line: &[u8], at: usize) -> Option<usize> {
         }
         // `W: value`: a word ending in a colon, then a space; but after
         // `credentials from IAM Role:` the value is the role's.
-        if word.ends_with(b":") && NAMING.iter().any(|n| bare.eq_ignore_ascii_case(n)) {
+        if word.ends_with(b":") && NAMING.iter().any(|n| bare.eq_ignore_ascii_case(n)) && !new_value_next {
             return None;
         }
         if word.len() > 1 && word.ends_with(b":") && after > end {
@@ -225,6 +242,14 @@ mod tests {
         assert_eq!(after("ALTER USER x PASSWORD 'p'", "PASSWORD"), Some(("'p'".into(), Introduced::Quoted)));
         assert_eq!(after("unseal key 1: 77b0", "key"), Some(("77b0".into(), Introduced::Weak)));
         assert_eq!(
+            after("VERCEL_TOKEN rotated for profile: new value tlh7Vs1lcI2NQa93", "TOKEN"),
+            Some(("tlh7Vs1lcI2NQa93".into(), Introduced::Weak))
+        );
+        assert_eq!(
+            after("client secret for app 22 rotated, new value 8Z1qvLR71V_ns9xS0", "secret"),
+            Some(("8Z1qvLR71V_ns9xS0".into(), Introduced::Weak))
+        );
+        assert_eq!(
             after("jsonpath='{.data.password}' | base64 -d -> cm1M", "password"),
             Some(("cm1M".into(), Introduced::Weak))
         );
@@ -243,6 +268,9 @@ mod tests {
         assert!(!is_key_like(b"dkUxTTdWRFJwNEJ6fTckaUx7RlhXSEI="));
         assert!(!is_key_like(b"UXVhcnR6ODE2OCUkS3poTA=="));
         assert!(!is_key_like(b"Saffron242:!PAp"));
+        assert!(!is_key_like(b"Quartz9063=:)5T9l"));
+        assert!(!is_key_like(b"Cz5QrWtupYfzM=Qmu"));
+        assert!(is_key_like(b"alg=sha256"));
         assert!(looks_generated(b"p86Cvy/YpgEyBHt932klHGOLJLXNGI0K+jI1NZF0/cw="));
         assert!(looks_generated(b"kfLBbfXioRNwmiRI20ymtuQ2hsaG40CCJdA46fUQcgM"));
         assert_eq!(after("password reset requested for user: bob", "password").map(|v| v.0), Some("reset".into()));

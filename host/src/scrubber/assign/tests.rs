@@ -110,6 +110,33 @@ fn cli_queries_and_connection_strings() {
     redacts("redirect to /#access_token=aBcD1234eFgH5678&token_type=Bearer", &["aBcD1234eFgH5678"]);
     redacts("Server=db;User Id=sa;Password=p@ss;w0rd;Encrypt=true", &["p@ss"]);
     redacts("GET /page?country_code=US&key=AIzaSyA123456789", &["AIzaSyA123456789"]);
+    // A password whose `&` is followed by random text and `=` keeps it (a
+    // query without its `?` ends at `&name=`: the corpus has those).
+    redacts("login attempt user=carol pwd=r5SMb65o-&tPS5U=f/Nn-xQ", &["r5SMb65o-&tPS5U=f/Nn-xQ"]);
+    redacts("auth user=bob password=Qw3&X9k=zz!", &["Qw3&X9k=zz!"]);
+    // Access logs print the query without its `?` (IIS, CloudFront).
+    redacts("GET /cb code=4/0AX4XfWh7Tq9kLm2&state=xyz 200", &["4/0AX4XfWh7Tq9kLm2"]);
+    redacts("GET\t/dl\t302\tsig=6wHHeiPSqgaAOd%2FM%3D\t-", &["6wHHeiPSqgaAOd%2FM%3D"]);
+    redacts("GET /webhook sig=%2BUVphAnDwhmJ8NTyoQ6Xn9q%3D 443", &["%2BUVphAnDwhmJ8NTyoQ6Xn9q%3D"]);
+    redacts("process exited with code=1 after 3s", &[]);
+    redacts("##vso[task.setvariable variable=dbPassword;issecret=true]***", &[]);
+    redacts("python -m app.cli sync '--token=;oE8=3DdC1m8LYdWQB4P.Z4g'", &[";oE8=3DdC1m8LYdWQB4P.Z4g"]);
+    redacts("java '-Dspring.datasource.password=y0VWHqoZSshyD3mTqZC6P(J=' -jar x", &["y0VWHqoZSshyD3mTqZC6P(J="]);
+    redacts(r#"{"message": "password for orion is 'Cz5QrWtupYfzM=Qmu.", "id": "77"}"#, &["Cz5QrWtupYfzM=Qmu."]);
+    // Values that start with a brace: no object, no template.
+    redacts("sync '--auth-token={zPc66W=DAf0cdU7.u5(o~fO'", &["{zPc66W=DAf0cdU7.u5(o~fO"]);
+    redacts("DRIVER={ODBC 18};UID=rw;PWD={{rR(TcvWV&MmckgY&tyw%0}'", &["{rR(TcvWV&MmckgY&tyw%0"]);
+}
+
+#[test]
+fn names_read_like_names() {
+    use crate::scrubber::values::reads_like_name;
+    for name in ["state", "client_id", "X_TOKEN", "redirectUri", "DbPassword", "v2", "password2", "expires_in"] {
+        assert!(reads_like_name(name.as_bytes()), "{name}");
+    }
+    for name in ["tPS5U", "Xk9a", "aB9c", "QQx", "9ab", "IncY7Xr_v6QCU", ""] {
+        assert!(!reads_like_name(name.as_bytes()), "{name}");
+    }
 }
 
 #[test]

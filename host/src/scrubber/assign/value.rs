@@ -123,8 +123,11 @@ pub fn values(line: &[u8], at: usize, context: Context) -> Values {
         b'{' => match braced(line, at, context) {
             Some(range) => Values::One(Some(Value { range, marked: false })),
             // An object is left to its own keys; anything else is bare text.
-            None if line.get(at + 1).is_some_and(|b| matches!(b, b'"' | b'\'' | b'\\' | b' ' | b'}' | b'{'))
-                || opens_map(line, at + 1) =>
+            // (An object closes; `{zPc66W=DAf0(o~fO` with no `}` after it is
+            // a password that starts with a brace.)
+            None if line[at..].contains(&b'}')
+                && (line.get(at + 1).is_some_and(|b| matches!(b, b'"' | b'\'' | b'\\' | b' ' | b'}' | b'{'))
+                    || opens_map(line, at + 1)) =>
             {
                 Values::One(None)
             }
@@ -155,7 +158,12 @@ pub fn single(line: &[u8], at: usize, context: Context) -> Option<Value> {
         return Some(after_scheme(line, range.clone(), context).unwrap_or(Value { range, marked: false }));
     }
     let ident_end = at + line[at..].iter().take_while(|b| b.is_ascii_alphanumeric() || **b == b'_').count();
-    if ident_end > at && line.get(ident_end) == Some(&b'(') {
+    // A call or a repr names its function or class (`y0VWHq6P(J=` is a
+    // password with a parenthesis in it).
+    if ident_end > at
+        && line.get(ident_end) == Some(&b'(')
+        && crate::scrubber::values::reads_like_name(&line[at..ident_end])
+    {
         if let Some((open, quote)) = opening_quote(line, ident_end + 1) {
             return Some(Value { range: quoted(line, open, quote), marked: false });
         }
@@ -224,7 +232,12 @@ pub fn quoted(line: &[u8], start: usize, quote: Quote) -> Range<usize> {
         }
         at = q + 1;
     }
-    start..line.len()
+    // Never closed: a password that starts with a quote, perhaps in a JSON
+    // string (`"... is 'Cz5Q=Qmu.", "next": ...`), which ends the value.
+    let json_end = (quote.byte == b'\'')
+        .then(|| (start..line.len()).find(|&i| line[i] == b'"' && backslashes_before(line, i).is_multiple_of(2)))
+        .flatten();
+    start..json_end.unwrap_or(line.len())
 }
 
 /// An ODBC-style `{braced}` value (`PWD={p@ss;w0rd}`), where `}}` is a
@@ -232,7 +245,9 @@ pub fn quoted(line: &[u8], start: usize, quote: Quote) -> Range<usize> {
 fn braced(line: &[u8], at: usize, context: Context) -> Option<Range<usize>> {
     let start = at + 1;
     let first = *line.get(start)?;
-    if matches!(first, b'"' | b'\'' | b'\\' | b'}' | b' ' | b'{') || (!context.semicolons && opens_map(line, start)) {
+    // In a connection string only `}` is doubled: `PWD={{x}` holds `{x`.
+    let opens_object = matches!(first, b'"' | b'\'' | b'\\' | b' ') || (first == b'{' && !context.semicolons);
+    if opens_object || first == b'}' || (!context.semicolons && opens_map(line, start)) {
         return None;
     }
     let mut i = start;
@@ -310,7 +325,8 @@ pub fn bare_end(line: &[u8], at: usize, context: Context) -> usize {
             // Outside a query a `&` may be part of the value (a password);
             // `;` and `, ` separate the assignments of connection strings,
             // reprs and `toString()`s.
-            b';' if context.semicolons || followed_by_assignment(line, i + 1, b"=") => break,
+            // A value never starts with its separator (`--token=;oE8=3D`).
+            b';' if i > at && (context.semicolons || followed_by_assignment(line, i + 1, b"=")) => break,
             b',' if matches!(line.get(i + 1), Some(b' ' | b'"' | b'\'' | b'\\'))
                 && followed_by_assignment(line, i + 1, b"=:") =>
             {
@@ -342,7 +358,8 @@ pub fn bare_end(line: &[u8], at: usize, context: Context) -> usize {
 /// or another closer.
 pub fn closes_around(line: &[u8], at: usize) -> bool {
     line.get(at + 1).is_none_or(|&b| {
-        b.is_ascii_whitespace() || matches!(b, b',' | b';' | b'"' | b'\'' | b')' | b']' | b'}' | b'\\')
+        // `]***`: Azure Pipelines prints its mask right after the command.
+        b.is_ascii_whitespace() || matches!(b, b',' | b';' | b'"' | b'\'' | b')' | b']' | b'}' | b'\\' | b'*')
     })
 }
 

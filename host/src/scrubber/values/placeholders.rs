@@ -15,10 +15,18 @@ pub fn is_placeholder(value: &[u8]) -> bool {
     let first = value[0];
     let last = value[value.len() - 1];
     // Template and environment references.
-    if first == b'$' && value.len() > 1 && (value[1] == b'{' || value[1] == b'(' || is_ident(&value[1..])) {
+    // `$IncY7Xr_v6QCU` is a password that starts with `$`, not a variable.
+    if first == b'$'
+        && value.len() > 1
+        && (value[1] == b'{' || value[1] == b'(' || is_ident(&value[1..]) && reads_like_name(&value[1..]))
+    {
         return true;
     }
-    if value.starts_with(b"%(") || value.starts_with(b"{{") || value == b"%s" || value == b"?" {
+    if value.starts_with(b"%(")
+        || (value.starts_with(b"{{") && value.ends_with(b"}}"))
+        || value == b"%s"
+        || value == b"?"
+    {
         return true;
     }
     if is_template(value) {
@@ -122,16 +130,15 @@ fn is_mask(value: &[u8]) -> bool {
     }
     let clear_around = chars.len() - best;
     let clear_elsewhere = chars[..best_at].iter().chain(&chars[best_at + best..]).all(|&c| !is_mask_char(c));
-    // Dots mask only between a token's prefix and its last characters
-    // (`sk-...abcd`); `^...a-0` is a password with dots in it.
+    // What is in clear around a mask is a token's prefix and its last
+    // characters (`sk-...abcd`, `****1234`); `^...a-0` and `***aa!A` are
+    // passwords with dots or stars in them. Dots also need a prefix.
     let dots = matches!(chars.get(best_at), Some('.' | '…'));
     let prefix = &chars[..best_at];
     let suffix = &chars[best_at + best..];
-    let shaped = !dots
-        || (prefix.len() >= 2
-            && prefix[0].is_ascii_alphanumeric()
-            && prefix.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
-            && suffix.iter().all(char::is_ascii_alphanumeric));
+    let shaped = prefix.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+        && suffix.iter().all(char::is_ascii_alphanumeric)
+        && (!dots || (prefix.len() >= 2 && prefix[0].is_ascii_alphanumeric()));
     if best >= 3 && clear_around <= best.max(8) && clear_elsewhere && shaped {
         return true;
     }
@@ -140,7 +147,8 @@ fn is_mask(value: &[u8]) -> bool {
     let stars = |c: &char| matches!(c, '*' | '•' | '●');
     let longest_stars = chars.chunk_by(|a, b| a == b).filter(|run| stars(&run[0])).map(<[char]>::len).max();
     let clear = chars.iter().filter(|c| c.is_ascii_alphanumeric()).count();
-    if longest_stars.is_some_and(|run| run >= 4) && clear <= 24 {
+    let token_shaped = chars.iter().all(|c| c.is_ascii_alphanumeric() || is_mask_char(*c) || matches!(c, '-' | '_'));
+    if longest_stars.is_some_and(|run| run >= 4) && clear <= 24 && token_shaped {
         return true;
     }
     value.len() >= 3 && value.iter().all(|&b| b == b'x' || b == b'X')
@@ -180,6 +188,24 @@ fn trim_quotes(value: &[u8]) -> &[u8] {
         [b'"', inner @ .., b'"'] | [b'\'', inner @ .., b'\''] => inner,
         _ => value,
     }
+}
+
+/// Whether `name` reads like a name someone chose rather than random text:
+/// `state`, `client_id`, `DB_PASSWORD`, `redirectUri`, `DbPassword`,
+/// `password2`; not `tPS5U`, `IncY7Xr_v6QCU` or `aB9c`.
+pub fn reads_like_name(name: &[u8]) -> bool {
+    let Some(&first) = name.first() else { return false };
+    // Digits only at the end (`v2`, `password2`).
+    let letters = &name[..name.len() - name.iter().rev().take_while(|b| b.is_ascii_digit()).count()];
+    let snake = |upper: bool| {
+        letters
+            .iter()
+            .all(|&b| b == b'_' || b.is_ascii_digit() || b.is_ascii_alphabetic() && b.is_ascii_uppercase() == upper)
+    };
+    // camelCase and PascalCase: letters, no two capitals in a row.
+    let camel = letters.iter().all(u8::is_ascii_alphabetic)
+        && !letters.windows(2).any(|w| w[0].is_ascii_uppercase() && w[1].is_ascii_uppercase());
+    first.is_ascii_alphabetic() && (snake(false) || snake(true) || camel)
 }
 
 fn is_ident(text: &[u8]) -> bool {
