@@ -95,6 +95,11 @@ impl Scrubber for CommonSecrets {
                 .description("Fernet tokens")
                 .keywords(&["gAAAAA"])
                 .secret_group(1),
+            // Laravel's APP_KEY form, printed bare by config dumps and structs.
+            ScrubRule::new("base64-app-key", r"\bbase64:([A-Za-z0-9+/]{32,}={0,2})")
+                .description("Application keys written base64:KEY (Laravel APP_KEY and its imitators)")
+                .keywords(&["base64:"])
+                .secret_group(1),
             ScrubRule::new("fernet-key", r"(?:^|[^A-Za-z0-9_-])([A-Za-z0-9_-]{43}=)")
                 .description("Fernet keys near the word Fernet (verified: URL-safe base64 of exactly 32 bytes)")
                 .keywords(&["fernet"])

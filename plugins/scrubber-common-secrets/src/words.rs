@@ -19,6 +19,8 @@ pub const SECRET_WORDS: &[&str] = &[
     "rootpw",
     "authtok",
     "bindpass",
+    // Terraform's secret-holding attributes (github_actions_secret, ...).
+    "plaintext value",
     // Network devices and radios.
     "~community",
     "community string",

@@ -54,7 +54,13 @@ fn is_data(text: &str) -> bool {
             .enumerate()
             .all(|(i, b)| if matches!(i, 8 | 13 | 18 | 23) { *b == b'-' } else { b.is_ascii_hexdigit() });
     let time = bytes.len() >= 10 && bytes[..4].iter().all(u8::is_ascii_digit) && bytes[4] == b'-';
-    let path = text.starts_with('/') || text.contains("://") || text.starts_with("./");
+    // Paths, URLs, ARNs, times, `host:port`.
+    let path = text.starts_with('/') || text.starts_with("./") || text.contains(':');
+    // `db-1.x4k2.eu-west-1.rds.amazonaws.com`: a host name.
+    let parts: Vec<&str> = text.split('.').collect();
+    let host = parts.len() >= 3
+        && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+        && parts.last().is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_alphabetic()));
     // `app.tasks.sync`, `search.client.Client`.
     let dotted = text.contains('.')
         && text.split('.').all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphabetic() || b == b'_'));
@@ -67,7 +73,7 @@ fn is_data(text: &str) -> bool {
     });
     // Sidekiq job ids and MongoDB object ids (24 hex).
     let object_id = hex && bytes.len() == 24;
-    uuid || time || path || dotted || prefixed_id || object_id
+    uuid || time || path || host || dotted || prefixed_id || object_id
 }
 
 /// Shannon entropy in bits per character.
@@ -105,6 +111,8 @@ mod tests {
             "https://api.example.com/v1",
             "PaymentsJob",
             "us-east-1",
+            "arn:aws:secretsmanager:us-east-1:911751547859:secret:staging",
+            "checkout-staging.1etbwm59sumd.us-west-2.rds.amazonaws.com",
         ] {
             assert!(!looks_secret(data), "{data}");
         }

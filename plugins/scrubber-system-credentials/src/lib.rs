@@ -159,7 +159,8 @@ fn services() -> Vec<ScrubRule> {
         rule(
             "go-mysql-dsn",
             "Passwords in Go MySQL DSNs (user:PASSWORD@tcp(host:3306)/db)",
-            r#"(?:^|[\s="'])[\w.-]+:([^@\s:/"']+)@(?:tcp6?|unix|udp)\("#,
+            // To the `@tcp(` itself: a password may hold `@`, `/` and `:`.
+            r#"(?:^|[\s="'])[\w.-]+:([^\s"']+?)@(?:tcp6?|unix|udp)\("#,
             &["@tcp(", "@tcp6(", "@unix(", "@udp("],
         ),
         rule(

@@ -153,7 +153,7 @@ fn introduced(line: &[u8], at: usize) -> Option<usize> {
     }
     let mut i = at + rest;
     let mut previous: &[u8] = b"";
-    for _ in 0..WORDS {
+    for n in 0..WORDS {
         let start = skip_spaces(line, i);
         if start == i || start >= line.len() || start - at > GAP {
             return None;
@@ -169,6 +169,11 @@ fn introduced(line: &[u8], at: usize) -> Option<usize> {
             }
         }
         match word {
+            // `pass = "var.db_password" host = "x"`: the word was inside a
+            // value, and `host =` is the next assignment.
+            b"=" | b":" if n == 1 && rest > 0 && previous.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_') => {
+                return None;
+            }
             b"->" | b"=>" | b"=" | b":" => return Some(after),
             _ if word.eq_ignore_ascii_case(b"is") || word.eq_ignore_ascii_case(b"was") => {
                 // `KEY is set (VALUE)`: the value in the parentheses.
@@ -275,5 +280,6 @@ mod tests {
         assert!(looks_generated(b"kfLBbfXioRNwmiRI20ymtuQ2hsaG40CCJdA46fUQcgM"));
         assert_eq!(after("password reset requested for user: bob", "password").map(|v| v.0), Some("reset".into()));
         assert!(after("the secret", "secret").is_none());
+        assert!(after(r#"db_pass = "var.db_password" host = "gw-1.x4k2.rds.amazonaws.com""#, "password").is_none());
     }
 }
