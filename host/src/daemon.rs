@@ -86,28 +86,28 @@ pub struct Daemon {
     pub(crate) probes: crate::server::cache::ProbeCache,
     /// When the daemon started, as wall time (for `/health/status`).
     pub started_at: std::time::SystemTime,
+    /// True until the first plugin load is done.
+    starting: std::sync::atomic::AtomicBool,
 }
 
 impl Daemon {
     /// Build the sandbox and load every plugin the configuration names.
     pub async fn start(config: DaemonConfig) -> anyhow::Result<Arc<Self>> {
+        let daemon = Self::new(config).await?;
+        daemon.load_plugins().await;
+        Ok(daemon)
+    }
+
+    /// Build the sandbox, services and routes' state with no plugin loaded
+    /// yet ([`Daemon::load_plugins`] does that; until then readiness says
+    /// "starting"). `vigil run` serves in between.
+    pub async fn new(config: DaemonConfig) -> anyhow::Result<Arc<Self>> {
         let metrics = Arc::new(Metrics::new()?);
         let services =
             Arc::new(Services::connect(&config.endpoints, Arc::clone(&metrics)).await.map_err(anyhow::Error::msg)?);
         let watchdog = Arc::new(crate::watchdog::from_config(&config, &services, &metrics)?);
         let celery = crate::celery::from_config(&config, &metrics)?.map(Arc::new);
         let runtime = Runtime::new(RuntimeOptions { cache_dir: config.effective_cache_dir() }, services)?;
-        let sources = PluginSources { bundled: config.bundled_plugins, dirs: config.plugin_dirs.clone() };
-        let report = loader::load_all(&runtime, &sources, &config).await;
-        let set = PluginSet::from(report);
-        metrics.plugins_changed(&set);
-        let (engine, problems) = crate::scrubber::build(&set.plugins).await;
-        for problem in &problems {
-            tracing::error!(problem = %problem, "scrubber rule not loaded");
-        }
-        tracing::info!(rules = engine.rules().len(), "scrubber rules installed");
-        let scrubber = Arc::new(engine);
-        crate::scrubber::install(Arc::clone(&scrubber));
         let admin = crate::security::admin::AdminGuard::new(&config.admin, SecurityLogger::new(&metrics)?);
         Ok(Arc::new(Self {
             admin,
@@ -115,9 +115,9 @@ impl Daemon {
             celery,
             config: ArcSwap::from_pointee(config),
             runtime,
-            plugins: ArcSwap::from_pointee(set),
+            plugins: ArcSwap::from_pointee(PluginSet::default()),
             metrics,
-            scrubber: ArcSwap::new(scrubber),
+            scrubber: ArcSwap::from_pointee(crate::scrubber::Engine::default()),
             supervisor: std::sync::Mutex::new(None),
             index_plan: ArcSwap::from_pointee(crate::indexes::Plan::default()),
             reloads: crate::reload::ReloadState::default(),
@@ -126,7 +126,35 @@ impl Daemon {
             started: Instant::now(),
             probes: crate::server::cache::ProbeCache::default(),
             started_at: std::time::SystemTime::now(),
+            starting: std::sync::atomic::AtomicBool::new(true),
         }))
+    }
+
+    /// Load every plugin the configuration names and install the scrubber
+    /// rules they declare. Reloads wait until it is done.
+    pub async fn load_plugins(&self) {
+        let _no_reload_meanwhile = self.reloads.running.lock().await;
+        let config = self.config.load_full();
+        let sources = PluginSources { bundled: config.bundled_plugins, dirs: config.plugin_dirs.clone() };
+        let report = loader::load_all(&self.runtime, &sources, &config).await;
+        let set = PluginSet::from(report);
+        self.metrics.plugins_changed(&set);
+        let (engine, problems) = crate::scrubber::build(&set.plugins).await;
+        for problem in &problems {
+            tracing::error!(problem = %problem, "scrubber rule not loaded");
+        }
+        tracing::info!(rules = engine.rules().len(), "scrubber rules installed");
+        let scrubber = Arc::new(engine);
+        crate::scrubber::install(Arc::clone(&scrubber));
+        self.scrubber.store(scrubber);
+        self.plugins.store(Arc::new(set));
+        self.starting.store(false, std::sync::atomic::Ordering::Release);
+        crate::generation::bump();
+    }
+
+    /// Whether the plugins are still loading.
+    pub fn is_starting(&self) -> bool {
+        self.starting.load(std::sync::atomic::Ordering::Acquire)
     }
 }
 

@@ -67,6 +67,7 @@ pub struct Metrics {
     http_connections_refused: prometheus::IntCounter,
     reload_duration: HistogramVec,
     config_reloads: IntCounterVec,
+    check_lateness: prometheus::Histogram,
 }
 
 fn opts(name: &str, help: &str) -> Opts {
@@ -147,6 +148,15 @@ impl Metrics {
             &[],
             &[0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0],
         )?;
+        let check_lateness = prometheus::Histogram::with_opts(
+            HistogramOpts::new(
+                "check_start_lateness_seconds",
+                "How much later than planned check runs started (waiting for a CPU slot included).",
+            )
+            .namespace(NAMESPACE)
+            .buckets(vec![0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
+        )?;
+        registry.register(Box::new(check_lateness.clone()))?;
         let plugins_loaded = IntGaugeVec::new(opts("plugins_loaded", "Plugins loaded, by kind."), &["kind"])?;
         registry.register(Box::new(plugins_loaded.clone()))?;
         let plugins_failed = IntGauge::with_opts(opts("plugins_failed", "Plugins that failed to load."))?;
@@ -187,6 +197,7 @@ impl Metrics {
             http_connections_refused,
             reload_duration,
             config_reloads,
+            check_lateness,
         })
     }
 
@@ -227,6 +238,11 @@ impl Metrics {
         if let Some(reason) = result.fault.filter(|fault| *fault != "plugin_error") {
             self.plugin_traps.with_label_values(&[check, reason]).inc();
         }
+    }
+
+    /// A check run started `late` after its planned time.
+    pub fn check_started_late(&self, late: std::time::Duration) {
+        self.check_lateness.observe(late.as_secs_f64());
     }
 
     /// A call into a plugin other than a check run faulted.

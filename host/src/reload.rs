@@ -89,7 +89,7 @@ pub struct ReloadReport {
 /// Reload bookkeeping kept by the daemon.
 #[derive(Default)]
 pub struct ReloadState {
-    running: tokio::sync::Mutex<()>,
+    pub(crate) running: tokio::sync::Mutex<()>,
     rejected: Mutex<BTreeMap<String, Rejected>>,
     /// Woken after each reload that applied a new configuration (the file
     /// watcher then follows its `plugin_dirs`).

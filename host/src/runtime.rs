@@ -11,6 +11,7 @@ pub mod cache;
 pub mod fault;
 pub mod native;
 mod plugin;
+mod shared;
 mod state;
 mod stderr;
 pub mod version;
@@ -22,6 +23,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Engine};
 
@@ -101,6 +103,10 @@ pub(crate) struct Inner {
     pub(crate) engine: Engine,
     linker: Linker<HostState>,
     cache: Option<ArtifactCache>,
+    components: shared::SharedComponents,
+    /// One slot per core: how many plugin calls run guest code at once
+    /// (a call waiting on host I/O gives its slot back meanwhile).
+    pub(crate) cpu: Arc<tokio::sync::Semaphore>,
     pub(crate) services: Arc<Services>,
     _ticker: EpochTicker,
 }
@@ -129,7 +135,17 @@ impl Runtime {
             None => None,
         };
         let ticker = EpochTicker::start(engine.clone());
-        Ok(Self { inner: Arc::new(Inner { engine, linker, cache, services, _ticker: ticker }) })
+        Ok(Self {
+            inner: Arc::new(Inner {
+                engine,
+                linker,
+                cache,
+                components: Default::default(),
+                cpu: Arc::new(tokio::sync::Semaphore::new(cpu_slots())),
+                services,
+                _ticker: ticker,
+            }),
+        })
     }
 
     /// The wasmtime engine.
@@ -170,21 +186,19 @@ impl Runtime {
             version::check_supported(found).map_err(|err| invalid(err.to_string()))?;
         }
 
-        let inner = Arc::clone(&self.inner);
-        let wasm = Arc::clone(&source.wasm);
-        let compiled = tokio::task::spawn_blocking(move || match &inner.cache {
-            Some(cache) => cache.load_or_compile(&inner.engine, &wasm),
-            None => cache::compile(&inner.engine, &wasm).map(|component| (component, CacheOutcome::Disabled)),
-        })
-        .await
-        .map_err(|err| invalid(format!("compiler task failed: {err}")))?;
-        let (component, cache_outcome) = compiled.map_err(|err| invalid(format!("not a valid component: {err:#}")))?;
-
+        let digest = hex::encode(Sha256::digest(&source.wasm));
+        let (compiled, sharing) = self
+            .inner
+            .components
+            .get_or_build(&digest, || self.compile(Arc::clone(&source.wasm)))
+            .await
+            .map_err(invalid)?;
+        let component = &compiled.component;
         let api_version = match stamped {
             Some(version) => version,
-            None => self.imported_api_version(&component).map_err(invalid)?,
+            None => self.imported_api_version(component).map_err(invalid)?,
         };
-        let exported = exported_world(&self.inner.engine, &component);
+        let exported = exported_world(&self.inner.engine, component);
         if exported.kind != Some(source.manifest.kind) {
             return Err(LoadError::WrongWorld {
                 source_name,
@@ -192,12 +206,43 @@ impl Runtime {
                 found: exported.describe(),
             });
         }
-        let instance_pre =
-            self.inner.linker.instantiate_pre(&component).map_err(|err| invalid(format!("cannot link: {err:#}")))?;
-        let plugin = Plugin::new(Arc::clone(&self.inner), source, instance_pre, api_version, cache_outcome)
-            .map_err(|err| invalid(format!("cannot link: {err:#}")))?;
+        let instance_pre = compiled.pre.clone().map_err(invalid)?;
+        let cache_outcome = match sharing {
+            shared::Sharing::Shared => CacheOutcome::Shared,
+            shared::Sharing::Loaded => compiled.cache_outcome,
+        };
+        let plugin = Plugin::new(
+            Arc::clone(&self.inner),
+            source,
+            digest,
+            Arc::clone(&compiled),
+            instance_pre,
+            api_version,
+            cache_outcome,
+        )
+        .map_err(|err| invalid(format!("cannot link: {err:#}")))?;
         plugin.probe().await.map_err(|fault| LoadError::Probe { source_name, fault })?;
         Ok(plugin)
+    }
+
+    /// Compile `wasm` (through the cache, on a blocking thread) and link it.
+    async fn compile(&self, wasm: Arc<[u8]>) -> Result<shared::Compiled, String> {
+        let inner = Arc::clone(&self.inner);
+        let compiled = tokio::task::spawn_blocking(move || match &inner.cache {
+            Some(cache) => cache.load_or_compile(&inner.engine, &wasm),
+            None => cache::compile(&inner.engine, &wasm).map(|component| (component, CacheOutcome::Disabled)),
+        })
+        .await
+        .map_err(|err| format!("compiler task failed: {err}"))?;
+        let (component, cache_outcome) = compiled.map_err(|err| format!("not a valid component: {err:#}"))?;
+        let pre = self.inner.linker.instantiate_pre(&component).map_err(|err| format!("cannot link: {err:#}"));
+        Ok(shared::Compiled { component, pre, cache_outcome })
+    }
+
+    /// How many distinct compiled components are in memory (plugins with
+    /// the same component share one).
+    pub fn components_in_memory(&self) -> usize {
+        self.inner.components.count()
     }
 
     fn imported_api_version(&self, component: &Component) -> Result<String, String> {
@@ -215,6 +260,11 @@ impl Runtime {
             None => Ok(version::SUPPORTED_API_VERSIONS[0].to_owned()),
         }
     }
+}
+
+/// How many plugin calls run guest code at once: the cores this process may use.
+fn cpu_slots() -> usize {
+    std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
 }
 
 /// The world a component's exports match.

@@ -19,9 +19,22 @@ pub struct VigilProcess {
     reader: Option<JoinHandle<()>>,
 }
 
+/// Whether `vigil run` at `addr` answers and has loaded its plugins (it
+/// listens first; readiness says "starting" until the load is done).
+fn loaded(addr: SocketAddr) -> bool {
+    use std::io::Write;
+    let Ok(mut stream) = std::net::TcpStream::connect(addr) else { return false };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    if stream.write_all(b"GET /health/ready HTTP/1.1\r\nHost: vigil\r\nConnection: close\r\n\r\n").is_err() {
+        return false;
+    }
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).is_ok() && answer.starts_with("HTTP/1.1") && !answer.contains("starting:")
+}
+
 impl VigilProcess {
     /// Start `vigil run` with `args` and `envs` (plus the shared artifact
-    /// cache) and wait until it accepts connections.
+    /// cache) and wait until it has loaded its plugins.
     pub fn start(args: &[&str], config: Option<&Path>, envs: &[(&str, &str)]) -> Self {
         let port = crate::free_port();
         let addr: SocketAddr = ([127, 0, 0, 1], port).into();
@@ -49,7 +62,7 @@ impl VigilProcess {
             })
         });
         let process = Self { child, addr, logs, reader };
-        crate::wait_until(Duration::from_secs(60), "vigil run", || std::net::TcpStream::connect(addr).is_ok());
+        crate::wait_until(Duration::from_secs(60), "vigil run to load its plugins", || loaded(addr));
         process
     }
 

@@ -129,24 +129,18 @@ fn short(err: &bollard::errors::Error) -> String {
 
 impl Host for HostState {
     async fn ping(&mut self) -> Answer<String> {
-        Ok(match self.docker() {
-            Ok(docker) => docker.ping().await,
-            Err(err) => Err(err),
-        })
+        let docker = self.docker();
+        Ok(self.off_cpu(async move { docker?.ping().await }).await)
     }
 
     async fn image_exists(&mut self, reference: String) -> Answer<bool> {
-        Ok(match self.docker() {
-            Ok(docker) => docker.image_exists(&reference).await,
-            Err(err) => Err(err),
-        })
+        let docker = self.docker();
+        Ok(self.off_cpu(async move { docker?.image_exists(&reference).await }).await)
     }
 
     async fn list_images(&mut self, repository: String) -> Answer<Vec<Image>> {
-        Ok(match self.docker() {
-            Ok(docker) => docker.list_images(&repository).await,
-            Err(err) => Err(err),
-        })
+        let docker = self.docker();
+        Ok(self.off_cpu(async move { docker?.list_images(&repository).await }).await)
     }
 }
 

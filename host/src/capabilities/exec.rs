@@ -120,7 +120,8 @@ impl Host for HostState {
             return Ok(Err(self.services.refuse(&self.plugin.name, refusal)));
         }
         let timeout = Duration::from_millis(u64::from(timeout_ms));
-        Ok(run_with_path(&program, &args, timeout, self.services.exec.path.as_deref()).await)
+        let path = self.services.exec.path.clone();
+        Ok(self.off_cpu(async move { run_with_path(&program, &args, timeout, path.as_deref()).await }).await)
     }
 }
 

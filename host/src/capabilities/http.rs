@@ -298,7 +298,7 @@ impl HostState {
             }
             Ok(Response { status, body: String::from_utf8_lossy(&body).into_owned() })
         };
-        match tokio::time::timeout(timeout, call).await {
+        match self.off_cpu(tokio::time::timeout(timeout, call)).await {
             Ok(Ok(response)) => Ok(Ok(response)),
             Ok(Err(error)) => Ok(Err(error)),
             Err(_) => Ok(Err(CapabilityError::Timeout(format!("http: {shown}: no answer within {timeout:?}")))),

@@ -15,7 +15,7 @@ use crate::runtime::bindings::host::vigil::plugin::mongo::{Endpoint, Host, Serve
 type Answer<T> = wasmtime::Result<Result<T, CapabilityError>>;
 
 /// One configured MongoDB deployment.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct MongoEndpoint {
     client: mongodb::Client,
     timeout: Duration,
@@ -111,10 +111,10 @@ impl Host for HostState {
             Endpoint::Primary => (backend.primary.as_ref(), "endpoints.mongodb_uri"),
             Endpoint::Fallback => (backend.fallback.as_ref(), "endpoints.mongodb_fallback_uri"),
         };
-        Ok(match target {
-            Some(target) => target.hello().await,
-            None => Err(CapabilityError::NotAvailable(format!("mongo: no endpoint configured ({field})"))),
-        })
+        let Some(target) = target.cloned() else {
+            return Ok(Err(CapabilityError::NotAvailable(format!("mongo: no endpoint configured ({field})"))));
+        };
+        Ok(self.off_cpu(async move { target.hello().await }).await)
     }
 
     async fn list_databases(&mut self) -> Answer<Vec<String>> {
@@ -127,8 +127,10 @@ impl Host for HostState {
                 "mongo: no endpoint configured (endpoints.mongodb_uri)".into(),
             )));
         };
+        let primary = primary.clone();
+        let names = self.off_cpu(async move { primary.database_names().await }).await;
         let granted = &self.plugin.grants.mongo;
-        Ok(primary.database_names().await.map(|names| names.into_iter().filter(|n| granted.contains(n)).collect()))
+        Ok(names.map(|names| names.into_iter().filter(|n| granted.contains(n)).collect()))
     }
 }
 

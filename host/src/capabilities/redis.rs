@@ -104,24 +104,18 @@ fn describe(err: &redis::RedisError) -> String {
 
 impl Host for HostState {
     async fn ping(&mut self) -> Answer<u64> {
-        Ok(match self.redis() {
-            Ok(redis) => redis.ping().await,
-            Err(err) => Err(err),
-        })
+        let redis = self.redis();
+        Ok(self.off_cpu(async move { redis?.ping().await }).await)
     }
 
     async fn info(&mut self, section: String) -> Answer<String> {
-        Ok(match self.redis() {
-            Ok(redis) => redis.info(&section).await,
-            Err(err) => Err(err),
-        })
+        let redis = self.redis();
+        Ok(self.off_cpu(async move { redis?.info(&section).await }).await)
     }
 
     async fn count_keys(&mut self, pattern: String, max_keys: u64) -> Answer<u64> {
-        Ok(match self.redis() {
-            Ok(redis) => redis.count_keys(&pattern, max_keys).await,
-            Err(err) => Err(err),
-        })
+        let redis = self.redis();
+        Ok(self.off_cpu(async move { redis?.count_keys(&pattern, max_keys).await }).await)
     }
 }
 

@@ -47,7 +47,7 @@ impl Host for HostState {
             Ok(store) => store,
             Err(err) => return Ok(Err(err)),
         };
-        Ok(count(store, collection, filter_json).await)
+        Ok(self.off_cpu(count(store, collection, filter_json)).await)
     }
 
     async fn find(&mut self, collection: String, query: FindQuery) -> Answer<Vec<String>> {
@@ -55,7 +55,7 @@ impl Host for HostState {
             Ok(store) => store,
             Err(err) => return Ok(Err(err)),
         };
-        Ok(find(store, collection, query).await)
+        Ok(self.off_cpu(find(store, collection, query)).await)
     }
 
     async fn latest(&mut self, collection: String, field: String, filter_json: String) -> Answer<Option<String>> {
@@ -63,7 +63,7 @@ impl Host for HostState {
             Ok(store) => store,
             Err(err) => return Ok(Err(err)),
         };
-        Ok(latest(store, collection, field, filter_json).await)
+        Ok(self.off_cpu(latest(store, collection, field, filter_json)).await)
     }
 
     async fn aggregate(&mut self, collection: String, pipeline_json: String) -> Answer<Vec<String>> {
@@ -71,7 +71,7 @@ impl Host for HostState {
             Ok(store) => store,
             Err(err) => return Ok(Err(err)),
         };
-        Ok(aggregate(store, collection, pipeline_json).await)
+        Ok(self.off_cpu(aggregate(store, collection, pipeline_json)).await)
     }
 
     async fn missing_keys(&mut self, query: MissingKeysQuery) -> Answer<MissingKeysAnswer> {
@@ -80,7 +80,7 @@ impl Host for HostState {
             Ok(store) => store,
             Err(err) => return Ok(Err(err)),
         };
-        Ok(missing_keys(store, query).await)
+        Ok(self.off_cpu(missing_keys(store, query)).await)
     }
 }
 

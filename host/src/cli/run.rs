@@ -30,25 +30,37 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
     telemetry::init(&config.log)?;
     raise_descriptor_limit(config.http.max_connections);
     let listen = config.listen;
-    let daemon = Daemon::start(config).await?;
+    // The port first: a conflict fails at once, and probes get answers
+    // (live, ready "starting") while a thousand plugins load.
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let local = listener.local_addr().unwrap_or(listen);
-    {
-        let set = daemon.plugins.load();
-        tracing::info!(
-            listen = %local,
-            plugins = set.plugins.len(),
-            failed = set.failed.len(),
-            "vigil serving"
-        );
-    }
+    // Hold SIGHUP from here on (its default action would end the process
+    // before the reload watcher takes it over).
+    #[cfg(unix)]
+    let _hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup());
+    let daemon = Daemon::new(config).await?;
+    tracing::info!(listen = %local, "vigil serving; loading plugins");
 
     if let Some(reason) = daemon.admin.disabled() {
         tracing::warn!(target: "vigil::security", "{reason}");
     }
     let shutdown = CancellationToken::new();
-    daemon.spawn_tasks(&shutdown);
-    crate::reload::watch(&daemon, &shutdown);
+    let (loading, stop) = (Arc::clone(&daemon), shutdown.clone());
+    tokio::spawn(async move {
+        let started = std::time::Instant::now();
+        loading.load_plugins().await;
+        let set = loading.plugins.load();
+        tracing::info!(
+            plugins = set.plugins.len(),
+            failed = set.failed.len(),
+            seconds = started.elapsed().as_secs_f64(),
+            "plugins loaded"
+        );
+        if !stop.is_cancelled() {
+            loading.spawn_tasks(&stop);
+            crate::reload::watch(&loading, &stop);
+        }
+    });
 
     let signal = shutdown.clone();
     tokio::spawn(async move {

@@ -30,6 +30,9 @@ pub enum CacheOutcome {
     Replaced,
     /// No cache directory: compiled in memory only.
     Disabled,
+    /// Another loaded plugin has the same component: its compiled code is
+    /// shared, nothing was read or compiled.
+    Shared,
 }
 
 /// A directory of precompiled components.

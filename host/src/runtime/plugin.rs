@@ -1,5 +1,9 @@
 //! A loaded plugin: its manifest, its `InstancePre`, and at most one live
-//! instance that is reused between calls and thrown away after any fault.
+//! instance. Scrubbers and checks that run more than once a second keep
+//! their instance between calls (instantiation would be a large share of a
+//! `verify` or a short interval); every other plugin instantiates for each
+//! call and drops the instance after it, so an idle plugin holds no linear
+//! memory, stack or store. Any fault drops the instance too.
 
 use std::fmt;
 use std::future::Future;
@@ -23,6 +27,8 @@ use crate::manifest::{Manifest, PluginKind};
 pub const MAX_TEXT_BYTES: usize = 64 * 1024;
 /// Most items a plugin may return in one list (observations, findings, rules, indexes).
 pub const MAX_ITEMS: usize = 10_000;
+/// A check that runs more often than this keeps its instance between runs.
+pub const KEEP_WARM_BELOW: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Where a plugin came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,13 +98,19 @@ pub struct Plugin {
     runtime: Arc<Inner>,
     pre: Pre,
     live: Mutex<Option<Live>>,
+    /// Whether `live` is kept between calls.
+    keep_warm: bool,
     description: std::sync::OnceLock<types::Description>,
+    /// Keeps the shared compiled component alive while this plugin is loaded.
+    _compiled: Option<Arc<super::shared::Compiled>>,
 }
 
 impl Plugin {
     pub(super) fn new(
         runtime: Arc<Inner>,
         source: PluginSource,
+        digest: String,
+        compiled: Arc<super::shared::Compiled>,
         instance_pre: InstancePre<HostState>,
         api_version: String,
         cache_outcome: CacheOutcome,
@@ -109,9 +121,10 @@ impl Plugin {
             PluginKind::Watchdog => Pre::Watchdog(watchdog::WatchdogPre::new(instance_pre)?),
             PluginKind::IndexProfile => Pre::IndexProfile(index_profile::IndexProfilePre::new(instance_pre)?),
         };
+        let keep_warm = keeps_warm(&source.manifest);
         Ok(Self {
             context: Arc::new(PluginContext::from_manifest(&source.manifest)),
-            digest: hex::encode(Sha256::digest(&source.wasm)),
+            digest,
             manifest: source.manifest,
             origin: source.origin,
             api_version,
@@ -119,7 +132,9 @@ impl Plugin {
             runtime,
             pre,
             live: Mutex::new(None),
+            keep_warm,
             description: std::sync::OnceLock::new(),
+            _compiled: Some(compiled),
         })
     }
 
@@ -135,7 +150,9 @@ impl Plugin {
             runtime,
             pre: Pre::Native(Arc::new(library)),
             live: Mutex::new(None),
+            keep_warm: false,
             description: std::sync::OnceLock::new(),
+            _compiled: None,
         }
     }
 
@@ -323,6 +340,13 @@ impl Plugin {
     where
         F: for<'a> FnOnce(&'a Exports, &'a mut Store<HostState>) -> CallFuture<'a, R>,
     {
+        // A CPU slot first (scrubbers' `verify` excepted: it is short and is
+        // called from a log line, perhaps one a slot holder is writing). The
+        // deadline starts once the slot is held; lateness is the scheduler's.
+        let cpu = match self.kind() {
+            PluginKind::Scrubber => None,
+            _ => Arc::clone(&self.runtime.cpu).acquire_owned().await.ok(),
+        };
         let deadline = self.manifest.timeout;
         let started = Instant::now();
         let mut slot = self.live.lock().await;
@@ -335,7 +359,9 @@ impl Plugin {
         let remaining = deadline.saturating_sub(started.elapsed());
         let Live { store, exports } = &mut live;
         store.data_mut().deadline = Some(started + deadline);
+        store.data_mut().cpu = cpu;
         let outcome = tokio::time::timeout(remaining, call(exports, store)).await;
+        live.store.data_mut().cpu = None;
         let context = &self.context;
         crate::capabilities::log::report_dropped(
             &context.name,
@@ -345,15 +371,27 @@ impl Plugin {
         match outcome {
             Err(_) => Err(Fault::Timeout(deadline)),
             Ok(Err(fault)) => {
-                *slot = Some(live);
+                self.keep(&mut slot, live);
                 Err(fault)
             }
             Ok(Ok(Err(error))) => Err(Fault::classify(&error, live.store.data())),
             Ok(Ok(Ok(value))) => {
-                *slot = Some(live);
+                self.keep(&mut slot, live);
                 Ok(value)
             }
         }
+    }
+
+    /// Put the instance back for the next call, if this plugin keeps one.
+    fn keep(&self, slot: &mut Option<Live>, live: Live) {
+        if self.keep_warm {
+            *slot = Some(live);
+        }
+    }
+
+    /// Whether an instance is live now (kept from an earlier call).
+    pub async fn is_warm(&self) -> bool {
+        self.live.lock().await.is_some()
     }
 
     async fn instantiate(&self) -> Result<Live, Fault> {
@@ -381,6 +419,16 @@ impl Plugin {
             Ok(exports) => Ok(Live { store, exports }),
             Err(error) => Err(Fault::classify(&error, store.data())),
         }
+    }
+}
+
+/// Scrubbers (their `verify` sits on the log path) and checks that run more
+/// often than [`KEEP_WARM_BELOW`].
+fn keeps_warm(manifest: &Manifest) -> bool {
+    match manifest.kind {
+        PluginKind::Scrubber => true,
+        PluginKind::Check => manifest.interval < KEEP_WARM_BELOW,
+        PluginKind::Watchdog | PluginKind::IndexProfile => false,
     }
 }
 

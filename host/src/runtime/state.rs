@@ -126,6 +126,8 @@ pub struct HostState {
     /// When the call in progress must end (capabilities clamp their own
     /// timeouts to it).
     pub deadline: Option<Instant>,
+    /// The CPU slot the call in progress holds (see [`HostState::off_cpu`]).
+    pub cpu: Option<tokio::sync::OwnedSemaphorePermit>,
     wasi: WasiCtx,
     table: ResourceTable,
 }
@@ -136,7 +138,22 @@ impl HostState {
         let stderr = StderrTail::default();
         let wasi = WasiCtx::builder().stderr(stderr.clone()).build();
         let guard = MemoryGuard::new(plugin.memory_limit, table_elements, instances);
-        Self { plugin, services, guard, stderr, deadline: None, wasi, table: ResourceTable::new() }
+        Self { plugin, services, guard, stderr, deadline: None, cpu: None, wasi, table: ResourceTable::new() }
+    }
+}
+
+impl HostState {
+    /// Wait for host I/O (a network call, a query, a program) without
+    /// holding a CPU slot: the slot goes back to the pool while `io` runs
+    /// and is taken again before the guest continues, so plugins waiting on
+    /// the network never keep others from running.
+    pub async fn off_cpu<T>(&mut self, io: impl std::future::Future<Output = T>) -> T {
+        let Some(permit) = self.cpu.take() else { return io.await };
+        let slots = Arc::clone(permit.semaphore());
+        drop(permit);
+        let answer = io.await;
+        self.cpu = slots.acquire_owned().await.ok();
+        answer
     }
 }
 

@@ -44,6 +44,13 @@ async fn guard(State(daemon): State<Arc<Daemon>>, request: Request, next: Next) 
     let authorization = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     let subject = Subject { source, resource: &route, action: action(&route) };
     match daemon.admin.check(subject, authorization, Instant::now()) {
+        // Nothing to run or reload until the first load is done.
+        Verdict::Allow if daemon.is_starting() => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, "1")],
+            Json(json!({ "error": "starting: plugins are loading" })),
+        )
+            .into_response(),
         Verdict::Allow => next.run(request).await,
         Verdict::Unauthenticated(reason) => (
             StatusCode::UNAUTHORIZED,
@@ -78,8 +85,6 @@ async fn run_checks(State(daemon): State<Arc<Daemon>>) -> Json<serde_json::Value
     Json(json!({ "ran": ran }))
 }
 
-/// Evaluate every watchdog plugin now, dispatching what they ask for (the
-/// same dedupe and cooldown apply), and answer with the reports.
 /// The options of `POST /admin/watchdog/run`.
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -89,8 +94,10 @@ struct WatchdogRunOptions {
     dry_run: bool,
 }
 
-/// `POST /admin/watchdog/run[?dry_run=true]`: evaluate every rule now;
-/// with `dry_run`, print the dispatches instead of sending them.
+/// `POST /admin/watchdog/run[?dry_run=true]`: evaluate every rule now,
+/// dispatching what they ask for (the same dedupe and cooldown apply), and
+/// answer with the reports; with `dry_run`, print the dispatches instead of
+/// sending them.
 async fn run_watchdog(
     State(daemon): State<Arc<Daemon>>,
     axum::extract::Query(options): axum::extract::Query<WatchdogRunOptions>,

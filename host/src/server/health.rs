@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::cache::{Body, Key};
-use super::query::ReadyQuery;
+use super::query::{ReadyQuery, StatusQuery};
 use super::{ApiError, health_json};
 use crate::daemon::{Daemon, FailedPlugin};
 use crate::manifest::PluginKind;
@@ -82,6 +82,17 @@ fn respond(verdicts: &[Verdict], verbose: bool) -> Body {
     Body::new(code, JSON, body.to_string().into())
 }
 
+/// Not ready: the plugins are still loading.
+fn starting(verbose: bool) -> Body {
+    const DETAIL: &str = "starting: plugins are loading";
+    if verbose {
+        let text = format!("[-]plugins failed: {DETAIL}\nreadyz check failed\n");
+        return Body::new(StatusCode::SERVICE_UNAVAILABLE, "text/plain; charset=utf-8", text.into());
+    }
+    let body = json!({ "status": "fail", "detail": DETAIL, "checks": {} });
+    Body::new(StatusCode::SERVICE_UNAVAILABLE, JSON, body.to_string().into())
+}
+
 /// The content type of JSON bodies.
 const JSON: &str = "application/json";
 
@@ -113,6 +124,9 @@ pub async fn ready(
 
 /// Readiness over the critical checks not excluded.
 fn ready_body(daemon: &Daemon, query: &ReadyQuery) -> Body {
+    if daemon.is_starting() {
+        return starting(query.verbose);
+    }
     let checks = checks(daemon);
     let verdicts: Vec<Verdict> = daemon.results.read(|records| {
         checks
@@ -131,6 +145,9 @@ pub async fn ready_one(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let query = ReadyQuery::parse(raw.as_deref())?;
+    if daemon.is_starting() {
+        return Ok(starting(query.verbose).respond(&headers));
+    }
     let plugin = checks(&daemon)
         .into_iter()
         .find(|p| p.name() == check)
@@ -226,19 +243,29 @@ pub fn worst(statuses: impl Iterator<Item = Status>) -> Status {
     statuses.max_by_key(|status| status.rank()).unwrap_or(Status::Ok)
 }
 
-pub async fn status(State(daemon): State<Arc<Daemon>>, headers: HeaderMap) -> Response {
+pub async fn status(
+    State(daemon): State<Arc<Daemon>>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let query = StatusQuery::parse(raw.as_deref())?;
     let health_json = headers
         .get_all(header::ACCEPT)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .any(|accept| accept.contains("application/health+json"));
-    let body = daemon.probes.get_or_build(Key::Status { health_json }, || status_body(&daemon, health_json));
-    body.respond(&headers)
+    if !query.is_everything() {
+        return Ok(status_body(&daemon, health_json, &query).respond(&headers));
+    }
+    let body = daemon.probes.get_or_build(Key::Status { health_json }, || status_body(&daemon, health_json, &query));
+    Ok(body.respond(&headers))
 }
 
-fn status_body(daemon: &Daemon, health_json: bool) -> Body {
-    let plugins = plugin_statuses(daemon);
-    let overall = worst(plugins.iter().filter_map(|p| p.status));
+fn status_body(daemon: &Daemon, health_json: bool, query: &StatusQuery) -> Body {
+    let all = plugin_statuses(daemon);
+    let overall = if daemon.is_starting() { Status::Unknown } else { worst(all.iter().filter_map(|p| p.status)) };
+    let tools = security_tools(&all);
+    let (plugins, selection) = query.select(all, |p| query.matches(&p.name, p.kind, p.status));
     if health_json {
         return health_json::render(overall, &plugins);
     }
@@ -252,17 +279,20 @@ fn status_body(daemon: &Daemon, health_json: bool) -> Body {
         }
         _ => overall,
     };
-    let body = json!({
+    let mut body = json!({
         "status": overall,
         "watchdog": watchdog,
         "version": env!("CARGO_PKG_VERSION"),
         "started_at": unix_seconds(daemon.started_at),
-        "security_tools": security_tools(&plugins),
+        "security_tools": tools,
         "plugins": plugins,
         "failed_plugins": failed,
         "rejected_plugins": daemon.reloads.rejected(),
         "indexes": index_summary(&daemon.index_plan.load()),
     });
+    if !query.is_everything() {
+        body["selection"] = json!(selection);
+    }
     Body::new(StatusCode::OK, JSON, body.to_string().into())
 }
 

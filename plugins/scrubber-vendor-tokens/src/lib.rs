@@ -228,9 +228,9 @@ fn email_and_messaging() -> Vec<ScrubRule> {
         rule("mailgun-key", "Mailgun API keys (legacy key- format)", r"\b(key-[a-f0-9]{32})\b", &["key-"]),
         rule(
             "mailgun-private-key",
-            "Mailgun private API keys (32 hex, two groups of 8; a shape of their own) near mailgun or key",
+            "Mailgun private API keys (32 hex, two groups of 8) near the word mailgun",
             r"\b([a-f0-9]{32}-[a-f0-9]{8}-[a-f0-9]{8})\b",
-            &["mailgun", "key"],
+            &["mailgun"],
         ),
         rule(
             "mailchimp-brevo-key",

@@ -1,4 +1,4 @@
-//! The documentation runs. Every `sh` block of README.md and docs/plugins.md
+//! The documentation runs. Every `sh` block of README.md, docs/plugins.md and docs/performance.md
 //! carries a directive in an HTML comment on the line above it (invisible
 //! where the Markdown is rendered):
 //!
@@ -21,7 +21,7 @@ use std::process::Command;
 
 use vigil_tests::services::skip_unless_installed;
 
-const DOCUMENTS: [&str; 2] = ["README.md", "docs/plugins.md"];
+const DOCUMENTS: [&str; 3] = ["README.md", "docs/plugins.md", "docs/performance.md"];
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("repo root").to_path_buf()

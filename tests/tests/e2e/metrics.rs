@@ -24,7 +24,7 @@ async fn busy_daemon(dir: &PluginDir) -> TestDaemon {
     let mut config = vigil_host::config::DaemonConfig::default();
     config.plugin_dirs.push(dir.path().to_path_buf());
     let daemon = TestDaemon::start(config).await;
-    for name in ["panicker", "sneaky", "slow-lane", "session-storage", "scf-baseline", "security-tools"] {
+    for name in ["panicker", "sneaky", "slow-lane", "session-storage", "scf-baseline", "security-tools", "database"] {
         daemon.wait_for(name, Duration::from_secs(60), |e| e["runs"].as_u64() >= Some(1)).await;
     }
     daemon

@@ -63,6 +63,21 @@ async fn status_lists_plugins_results_and_failures() {
     assert_eq!(failed["name"], "broken");
     assert!(failed["error"].as_str().expect("error").contains("not a WebAssembly component"));
 
+    // Filters and a page, for daemons with many plugins.
+    let (code, body) = get(&daemon, "/health/status?status=down&status=unknown&limit=1").await;
+    assert_eq!(code, StatusCode::OK);
+    assert_eq!(body["status"], "down", "the overall status is the daemon's");
+    assert_eq!(body["selection"], serde_json::json!({"total": 3, "matched": 2, "offset": 0, "listed": 1}));
+    assert_eq!(body["plugins"].as_array().map(Vec::len), Some(1));
+    assert_eq!(body["plugins"][0]["name"], "never-run");
+    let (_, body) = get(&daemon, "/health/status?check=good&kind=check").await;
+    let names: Vec<&str> =
+        body["plugins"].as_array().expect("plugins").iter().filter_map(|p| p["name"].as_str()).collect();
+    assert_eq!(names, ["good"]);
+    let (code, body) = get(&daemon, "/health/status?status=fine").await;
+    assert_eq!(code, StatusCode::BAD_REQUEST);
+    assert!(body["error"].as_str().expect("message").contains("`status`"), "{body}");
+
     let (code, body) = get(&daemon, "/health/live").await;
     assert_eq!(code, StatusCode::OK);
     assert_eq!(body["status"], "pass");
