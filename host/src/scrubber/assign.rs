@@ -182,8 +182,12 @@ pub fn detect(
             && last_word(line, gap)
             && !line[gap..].trim_ascii_end().iter().all(u8::is_ascii_lowercase) =>
         {
-            // A directive that starts its line (`requirepass x`) is sure.
-            let strength = if starts_line(line, key.start) { Strength::Strong } else { Strength::Weak };
+            // A directive that starts its line (`requirepass x`) is sure, and
+            // so is a directive that only ever takes a password, wherever a
+            // log prints it (`nslcd.conf: binddn cn=x bindpw correct-horse`).
+            let password_directive = DIRECTIVES.iter().any(|d| line[key.clone()].eq_ignore_ascii_case(d));
+            let strength =
+                if starts_line(line, key.start) || password_directive { Strength::Strong } else { Strength::Weak };
             (gap, strength, Shape::Prose)
         }
         // Sentences only for words that name a secret on their own, or an
@@ -222,6 +226,9 @@ pub fn detect(
         }
     }
 }
+
+/// Configuration directives whose only argument is a password.
+const DIRECTIVES: [&[u8]; 6] = [b"bindpw", b"rootpw", b"bindpass", b"requirepass", b"masterauth", b"authtok"];
 
 /// Short words that, as a whole key, name a password.
 const PASSWORD_KEYS: [&[u8]; 4] = [b"pwd", b"pass", b"pw", b"psk"];

@@ -13,6 +13,7 @@ const WORDS: &[&str] = &[
     "password",
     "passwd",
     "pwd",
+    "bindpw",
     "pass",
     "passphrase",
     "secret",
@@ -119,6 +120,10 @@ fn cli_queries_and_connection_strings() {
     redacts("GET\t/dl\t302\tsig=6wHHeiPSqgaAOd%2FM%3D\t-", &["6wHHeiPSqgaAOd%2FM%3D"]);
     redacts("GET /webhook sig=%2BUVphAnDwhmJ8NTyoQ6Xn9q%3D 443", &["%2BUVphAnDwhmJ8NTyoQ6Xn9q%3D"]);
     redacts("process exited with code=1 after 3s", &[]);
+    redacts(
+        "nslcd.conf: binddn cn=svc,dc=example,dc=com bindpw anchor-lagoon-indigo-granite",
+        &["anchor-lagoon-indigo-granite"],
+    );
     redacts("##vso[task.setvariable variable=dbPassword;issecret=true]***", &[]);
     redacts("python -m app.cli sync '--token=;oE8=3DdC1m8LYdWQB4P.Z4g'", &[";oE8=3DdC1m8LYdWQB4P.Z4g"]);
     redacts("java '-Dspring.datasource.password=y0VWHqoZSshyD3mTqZC6P(J=' -jar x", &["y0VWHqoZSshyD3mTqZC6P(J="]);
