@@ -49,12 +49,8 @@ fn render(c: &mut Criterion) {
         for (i, name) in names.iter().enumerate() {
             if let Some(result) = &records[name].latest {
                 metrics.check_ran(name, result);
-                metrics.http_request(
-                    ["/health/ready", "/health/status", "/metrics"][i % 3],
-                    "GET",
-                    "200",
-                    Duration::from_micros(80),
-                );
+                let route = vigil_host::metrics::http::route_id(["/health/ready", "/health/status", "/metrics"][i % 3]);
+                metrics.http().record(route, 0, 200, Duration::from_micros(80));
             }
         }
         let views: Vec<CheckView<'_>> = names

@@ -8,10 +8,9 @@
 //!   from the results store at scrape time, so they can never disagree with
 //!   `/health/status`.
 
+pub mod http;
 mod state;
 mod text;
-
-use std::time::Duration;
 
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
@@ -29,8 +28,6 @@ pub const NAMESPACE: &str = "vigil";
 
 /// Buckets for check durations: 1 ms to 60 s.
 const CHECK_BUCKETS: &[f64] = &[0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];
-/// Buckets for HTTP request durations: 50 µs to 1 s.
-const HTTP_BUCKETS: &[f64] = &[0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.1, 1.0];
 
 /// How a check run ended, as a bounded label.
 pub fn outcome(result: &CheckResult) -> &'static str {
@@ -39,6 +36,19 @@ pub fn outcome(result: &CheckResult) -> &'static str {
         Some("timeout") => "timeout",
         Some("plugin_error") => "down",
         Some(_) => "trap",
+    }
+}
+
+/// A collector registered while the daemon keeps a handle on it.
+struct SharedCollector<C>(std::sync::Arc<C>);
+
+impl<C: prometheus::core::Collector> prometheus::core::Collector for SharedCollector<C> {
+    fn desc(&self) -> Vec<&prometheus::core::Desc> {
+        self.0.desc()
+    }
+
+    fn collect(&self) -> Vec<prometheus::proto::MetricFamily> {
+        self.0.collect()
     }
 }
 
@@ -61,8 +71,7 @@ pub struct Metrics {
     plugins_loaded: IntGaugeVec,
     plugins_failed: IntGauge,
     plugin_reloads: IntCounterVec,
-    http_requests: IntCounterVec,
-    http_duration: HistogramVec,
+    http: std::sync::Arc<http::HttpStats>,
     http_connections_open: IntGauge,
     http_connections_refused: prometheus::IntCounter,
     reload_duration: HistogramVec,
@@ -113,11 +122,6 @@ impl Metrics {
             "Reloads by what happened to vigil.toml (none, unchanged, applied, rejected).",
             &["outcome"],
         )?;
-        let http_requests = counter(
-            "http_requests_total",
-            "HTTP requests by matched route, method and status code.",
-            &["route", "method", "status"],
-        )?;
         let histogram =
             |name: &str, help: &str, labels: &[&str], buckets: &[f64]| -> Result<HistogramVec, prometheus::Error> {
                 let family = HistogramVec::new(
@@ -128,12 +132,8 @@ impl Metrics {
                 Ok(family)
             };
         let check_duration = histogram("check_duration_seconds", "Duration of check runs.", &["check"], CHECK_BUCKETS)?;
-        let http_duration = histogram(
-            "http_request_duration_seconds",
-            "Duration of HTTP requests by matched route.",
-            &["route", "method"],
-            HTTP_BUCKETS,
-        )?;
+        let http = std::sync::Arc::new(http::HttpStats::new(NAMESPACE)?);
+        registry.register(Box::new(SharedCollector(std::sync::Arc::clone(&http))))?;
         let http_connections_open =
             IntGauge::with_opts(opts("http_connections_open", "HTTP connections open now (probes, scrapes, admin)."))?;
         registry.register(Box::new(http_connections_open.clone()))?;
@@ -191,8 +191,7 @@ impl Metrics {
             plugins_loaded,
             plugins_failed,
             plugin_reloads,
-            http_requests,
-            http_duration,
+            http,
             http_connections_open,
             http_connections_refused,
             reload_duration,
@@ -296,10 +295,9 @@ impl Metrics {
         self.http_connections_open.dec();
     }
 
-    /// An HTTP request was answered. `route` is the matched route template.
-    pub fn http_request(&self, route: &str, method: &str, status: &str, elapsed: Duration) {
-        self.http_requests.with_label_values(&[route, method, status]).inc();
-        self.http_duration.with_label_values(&[route, method]).observe(elapsed.as_secs_f64());
+    /// Where answered HTTP requests are counted (see [`http`]).
+    pub fn http(&self) -> &std::sync::Arc<http::HttpStats> {
+        &self.http
     }
 
     /// The whole exposition: event families, then the state families

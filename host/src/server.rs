@@ -37,7 +37,7 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .route("/metrics", get(prometheus_metrics))
         .merge(admin::routes(&daemon))
         .fallback(not_found)
-        .layer(track::TrackLayer::new(Arc::clone(&daemon.metrics)))
+        .layer(track::TrackLayer::new(Arc::clone(daemon.metrics.http())))
         .with_state(daemon)
 }
 
@@ -46,13 +46,13 @@ pub fn metrics_router(daemon: Arc<Daemon>) -> Router {
     Router::new()
         .route("/metrics", get(prometheus_metrics))
         .fallback(not_found)
-        .layer(track::TrackLayer::new(Arc::clone(&daemon.metrics)))
+        .layer(track::TrackLayer::new(Arc::clone(daemon.metrics.http())))
         .with_state(daemon)
 }
 
 /// The Prometheus text exposition, written from a snapshot of the daemon's
 /// state taken under the results store's read lock (no copy).
-async fn prometheus_metrics(State(daemon): State<Arc<Daemon>>, headers: axum::http::HeaderMap) -> Response {
+async fn prometheus_metrics(State(daemon): State<Arc<Daemon>>, conditions: cache::Conditions) -> Response {
     let set = daemon.plugins.load();
     let plan = daemon.index_plan.load();
     let scrubber = daemon.scrubber.load();
@@ -71,7 +71,7 @@ async fn prometheus_metrics(State(daemon): State<Arc<Daemon>>, headers: axum::ht
         };
         daemon.metrics.render(&snapshot)
     });
-    cache::respond_tagged(&headers, "text/plain; version=0.0.4; charset=utf-8", body.into())
+    cache::respond_tagged(&conditions, "text/plain; version=0.0.4; charset=utf-8", body.into())
 }
 
 /// An error answer: a status code and a message for the client.

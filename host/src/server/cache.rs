@@ -10,11 +10,42 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use arc_swap::ArcSwapOption;
 use axum::body::Bytes;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+
+/// Bodies shorter than this are copied into each response rather than shared.
+const COPY_BELOW: usize = 16 * 1024;
 
 /// Entries kept at most (per-check readiness adds one per check and variant).
 const MAX_ENTRIES: usize = 4096;
+
+/// What a request says that picks its answer: the `If-None-Match` values
+/// and whether it accepts `application/health+json`. Extracted without
+/// cloning the request's headers (a probe sends none of them).
+#[derive(Debug, Default)]
+pub struct Conditions {
+    if_none_match: Vec<HeaderValue>,
+    /// `Accept` names `application/health+json`.
+    pub health_json: bool,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Conditions {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let headers = &parts.headers;
+        Ok(Self {
+            if_none_match: headers.get_all(header::IF_NONE_MATCH).iter().cloned().collect(),
+            health_json: headers
+                .get_all(header::ACCEPT)
+                .iter()
+                .filter_map(|value| value.to_str().ok())
+                .any(|accept| accept.contains("application/health+json")),
+        })
+    }
+}
 
 /// Which body.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -51,13 +82,19 @@ impl Body {
 
     /// The response to a request with `headers`: `304` when its
     /// `If-None-Match` names this body, the body otherwise.
-    pub fn respond(&self, headers: &HeaderMap) -> Response {
+    ///
+    /// A body shared by every request would be cloned by bumping one
+    /// reference count from both cores on every request, which costs more
+    /// than copying a small body: bodies up to [`COPY_BELOW`] are copied.
+    pub fn respond(&self, conditions: &Conditions) -> Response {
         let content_type = HeaderValue::from_static(self.content_type);
-        if matches_etag(headers, &self.etag) {
-            return (StatusCode::NOT_MODIFIED, [(header::ETAG, self.etag.clone())]).into_response();
+        let etag = HeaderValue::from_bytes(self.etag.as_bytes()).unwrap_or_else(|_| self.etag.clone());
+        if matches_etag(conditions, &self.etag) {
+            return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
         }
-        (self.status, [(header::CONTENT_TYPE, content_type), (header::ETAG, self.etag.clone())], self.bytes.clone())
-            .into_response()
+        let bytes =
+            if self.bytes.len() < COPY_BELOW { Bytes::copy_from_slice(&self.bytes) } else { self.bytes.clone() };
+        (self.status, [(header::CONTENT_TYPE, content_type), (header::ETAG, etag)], bytes).into_response()
     }
 }
 
@@ -82,45 +119,50 @@ impl Key {
 }
 
 impl ProbeCache {
-    /// The body for `key` at the current generation, built with `build`
-    /// when the stored one is older.
-    pub fn get_or_build(&self, key: Key, build: impl FnOnce() -> Body) -> Body {
+    /// The answer to a request with `headers` from the body for `key` at
+    /// the current generation, built with `build` when the stored one is
+    /// older.
+    pub fn respond(&self, key: Key, conditions: &Conditions, build: impl FnOnce() -> Body) -> Response {
         // Read before building: a change during the build leaves an older
         // generation stored, so the next request builds again.
-        self.at(crate::generation::current(), key, build)
+        self.with(crate::generation::current(), key, build, |body| body.respond(conditions))
     }
 
-    fn at(&self, generation: u64, key: Key, build: impl FnOnce() -> Body) -> Body {
+    /// `serve` the body for `key` at `generation`, in place (a stored body
+    /// is lent, not cloned).
+    fn with<R>(&self, generation: u64, key: Key, build: impl FnOnce() -> Body, serve: impl FnOnce(&Body) -> R) -> R {
         if let Some(slot) = key.slot().map(|i| &self.slots[i]) {
             if let Some(body) = slot.load().as_deref()
                 && body.generation == generation
             {
-                return body.clone();
+                return serve(body);
             }
             let mut body = build();
             body.generation = generation;
-            slot.store(Some(Arc::new(body.clone())));
-            return body;
+            let answer = serve(&body);
+            slot.store(Some(Arc::new(body)));
+            return answer;
         }
         if let Some(body) = self.entries.read().unwrap_or_else(PoisonError::into_inner).get(&key)
             && body.generation == generation
         {
-            return body.clone();
+            return serve(body);
         }
         let mut body = build();
         body.generation = generation;
+        let answer = serve(&body);
         let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
         if entries.len() >= MAX_ENTRIES {
             entries.clear();
         }
-        entries.insert(key, body.clone());
-        body
+        entries.insert(key, body);
+        answer
     }
 }
 
 /// Serve `bytes` (built for this request) with an `ETag`, or `304`.
-pub fn respond_tagged(headers: &HeaderMap, content_type: &'static str, bytes: Bytes) -> Response {
-    Body::new(StatusCode::OK, content_type, bytes).respond(headers)
+pub fn respond_tagged(conditions: &Conditions, content_type: &'static str, bytes: Bytes) -> Response {
+    Body::new(StatusCode::OK, content_type, bytes).respond(conditions)
 }
 
 /// A strong validator: 64-bit FNV-1a of the bytes, quoted.
@@ -134,10 +176,10 @@ fn etag_of(bytes: &[u8]) -> HeaderValue {
 }
 
 /// Whether `If-None-Match` lists `etag` (or is `*`).
-fn matches_etag(headers: &HeaderMap, etag: &HeaderValue) -> bool {
+fn matches_etag(conditions: &Conditions, etag: &HeaderValue) -> bool {
     let Ok(wanted) = etag.to_str() else { return false };
-    headers
-        .get_all(header::IF_NONE_MATCH)
+    conditions
+        .if_none_match
         .iter()
         .filter_map(|v| v.to_str().ok())
         .any(|list| list.split(',').map(str::trim).any(|tag| tag == "*" || tag.trim_start_matches("W/") == wanted))
@@ -155,22 +197,26 @@ mod tests {
             builds += 1;
             Body::new(StatusCode::OK, "text/plain", Bytes::from_static(text.as_bytes()))
         };
-        let first = cache.at(7, Key::Counters, || build("a"));
-        let again = cache.at(7, Key::Counters, || build("b"));
-        assert_eq!((first.bytes.clone(), again.bytes.clone()), (Bytes::from("a"), Bytes::from("a")));
-        let after = cache.at(8, Key::Counters, || build("c"));
-        assert_eq!(after.bytes, Bytes::from("c"));
+        let bytes = |body: &Body| body.bytes.clone();
+        let first = cache.with(7, Key::Counters, || build("a"), bytes);
+        let again = cache.with(7, Key::Counters, || build("b"), bytes);
+        assert_eq!((first, again), (Bytes::from("a"), Bytes::from("a")));
+        let after = cache.with(8, Key::Counters, || build("c"), bytes);
+        assert_eq!(after, Bytes::from("c"));
         assert_eq!(builds, 2);
     }
 
     #[test]
     fn if_none_match_gets_304() {
         let body = Body::new(StatusCode::OK, "text/plain", Bytes::from("x"));
-        let mut headers = HeaderMap::new();
-        assert_eq!(body.respond(&headers).status(), StatusCode::OK);
-        headers.insert(header::IF_NONE_MATCH, body.etag.clone());
-        assert_eq!(body.respond(&headers).status(), StatusCode::NOT_MODIFIED);
-        headers.insert(header::IF_NONE_MATCH, HeaderValue::from_static("\"other\", W/\"x\""));
-        assert_eq!(body.respond(&headers).status(), StatusCode::OK);
+        let mut conditions = Conditions::default();
+        assert_eq!(body.respond(&conditions).status(), StatusCode::OK);
+        conditions.if_none_match = vec![body.etag.clone()];
+        assert_eq!(body.respond(&conditions).status(), StatusCode::NOT_MODIFIED);
+        conditions.if_none_match = vec![HeaderValue::from_static("\"other\", W/\"x\"")];
+        assert_eq!(body.respond(&conditions).status(), StatusCode::OK);
+        conditions.if_none_match.push(HeaderValue::from_static("\"y\""));
+        conditions.if_none_match.push(body.etag.clone());
+        assert_eq!(body.respond(&conditions).status(), StatusCode::NOT_MODIFIED, "any of several headers");
     }
 }

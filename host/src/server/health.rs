@@ -6,12 +6,12 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::json;
 
-use super::cache::{Body, Key};
+use super::cache::{Body, Conditions, Key};
 use super::query::{ReadyQuery, StatusQuery};
 use super::{ApiError, health_json};
 use crate::daemon::{Daemon, FailedPlugin};
@@ -107,19 +107,20 @@ fn checks(daemon: &Daemon) -> Vec<Arc<Plugin>> {
 pub async fn ready(
     State(daemon): State<Arc<Daemon>>,
     RawQuery(raw): RawQuery,
-    headers: HeaderMap,
+    conditions: Conditions,
 ) -> Result<Response, ApiError> {
     let query = ReadyQuery::parse(raw.as_deref())?;
     if query.exclude.is_empty() {
         // Without exclusions the body is shared until something changes.
-        let body = daemon.probes.get_or_build(Key::Ready { verbose: query.verbose }, || ready_body(&daemon, &query));
-        return Ok(body.respond(&headers));
+        return Ok(daemon
+            .probes
+            .respond(Key::Ready { verbose: query.verbose }, &conditions, || ready_body(&daemon, &query)));
     }
     let checks = checks(&daemon);
     if let Some(unknown) = query.exclude.iter().find(|name| !checks.iter().any(|p| p.name() == name.as_str())) {
         return Err(ApiError::bad_request(format!("exclude: no check named {unknown:?}")));
     }
-    Ok(ready_body(&daemon, &query).respond(&headers))
+    Ok(ready_body(&daemon, &query).respond(&conditions))
 }
 
 /// Readiness over the critical checks not excluded.
@@ -142,22 +143,21 @@ pub async fn ready_one(
     State(daemon): State<Arc<Daemon>>,
     Path(check): Path<String>,
     RawQuery(raw): RawQuery,
-    headers: HeaderMap,
+    conditions: Conditions,
 ) -> Result<Response, ApiError> {
     let query = ReadyQuery::parse(raw.as_deref())?;
     if daemon.is_starting() {
-        return Ok(starting(query.verbose).respond(&headers));
+        return Ok(starting(query.verbose).respond(&conditions));
     }
     let plugin = checks(&daemon)
         .into_iter()
         .find(|p| p.name() == check)
         .ok_or_else(|| ApiError::not_found(format!("no check named {check:?}")))?;
     let key = Key::ReadyOne { check: check.clone(), verbose: query.verbose };
-    let body = daemon.probes.get_or_build(key, || {
+    Ok(daemon.probes.respond(key, &conditions, || {
         let record = daemon.results.get(&check);
         respond(&[verdict(&daemon, &plugin, record.as_ref())], query.verbose)
-    });
-    Ok(body.respond(&headers))
+    }))
 }
 
 #[derive(Serialize)]
@@ -246,19 +246,14 @@ pub fn worst(statuses: impl Iterator<Item = Status>) -> Status {
 pub async fn status(
     State(daemon): State<Arc<Daemon>>,
     RawQuery(raw): RawQuery,
-    headers: HeaderMap,
+    conditions: Conditions,
 ) -> Result<Response, ApiError> {
     let query = StatusQuery::parse(raw.as_deref())?;
-    let health_json = headers
-        .get_all(header::ACCEPT)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .any(|accept| accept.contains("application/health+json"));
+    let health_json = conditions.health_json;
     if !query.is_everything() {
-        return Ok(status_body(&daemon, health_json, &query).respond(&headers));
+        return Ok(status_body(&daemon, health_json, &query).respond(&conditions));
     }
-    let body = daemon.probes.get_or_build(Key::Status { health_json }, || status_body(&daemon, health_json, &query));
-    Ok(body.respond(&headers))
+    Ok(daemon.probes.respond(Key::Status { health_json }, &conditions, || status_body(&daemon, health_json, &query)))
 }
 
 fn status_body(daemon: &Daemon, health_json: bool, query: &StatusQuery) -> Body {
@@ -333,8 +328,8 @@ fn watchdog_status(daemon: &Daemon) -> Option<WatchdogStatus> {
     Some(WatchdogStatus { coordination: daemon.watchdog.coordination(), rules: daemon.watchdog.reports() })
 }
 
-pub async fn counters(State(daemon): State<Arc<Daemon>>, headers: HeaderMap) -> Response {
-    daemon.probes.get_or_build(Key::Counters, || counters_body(&daemon)).respond(&headers)
+pub async fn counters(State(daemon): State<Arc<Daemon>>, conditions: Conditions) -> Response {
+    daemon.probes.respond(Key::Counters, &conditions, || counters_body(&daemon))
 }
 
 fn counters_body(daemon: &Daemon) -> Body {

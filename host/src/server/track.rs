@@ -1,7 +1,8 @@
 //! Counting and timing every request by its matched route, method and
-//! status (bounded labels), as a plain tower layer: no boxed future and no
-//! allocation per request (the route template is shared, the status code's
-//! text static).
+//! status (bounded labels), as a plain tower layer: no boxed future, no
+//! allocation and no shared write per request (the route template is
+//! interned per thread, the counts go to the thread's shard: see
+//! [`crate::metrics::http`]).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -10,22 +11,21 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request};
-use axum::http::Method;
 use axum::response::Response;
 use tower::{Layer, Service};
 
-use crate::metrics::Metrics;
+use crate::metrics::http::{HttpStats, method_index, route_id};
 
 /// The layer.
 #[derive(Clone)]
 pub struct TrackLayer {
-    metrics: Arc<Metrics>,
+    stats: Arc<HttpStats>,
 }
 
 impl TrackLayer {
-    /// Record into `metrics`.
-    pub fn new(metrics: Arc<Metrics>) -> Self {
-        Self { metrics }
+    /// Record into `stats`.
+    pub fn new(stats: Arc<HttpStats>) -> Self {
+        Self { stats }
     }
 }
 
@@ -33,7 +33,7 @@ impl<S> Layer<S> for TrackLayer {
     type Service = Track<S>;
 
     fn layer(&self, inner: S) -> Track<S> {
-        Track { inner, metrics: Arc::clone(&self.metrics) }
+        Track { inner, stats: Arc::clone(&self.stats) }
     }
 }
 
@@ -41,7 +41,7 @@ impl<S> Layer<S> for TrackLayer {
 #[derive(Clone)]
 pub struct Track<S> {
     inner: S,
-    metrics: Arc<Metrics>,
+    stats: Arc<HttpStats>,
 }
 
 impl<S> Service<Request> for Track<S>
@@ -57,16 +57,11 @@ where
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
-        let route = request.extensions().get::<MatchedPath>().cloned();
-        let method = match *request.method() {
-            Method::GET => "GET",
-            Method::HEAD => "HEAD",
-            Method::POST => "POST",
-            _ => "other",
-        };
+        let route = route_id(request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str));
+        let method = method_index(request.method());
         Tracked {
             inner: self.inner.call(request),
-            metrics: Arc::clone(&self.metrics),
+            stats: Arc::clone(&self.stats),
             route,
             method,
             started: Instant::now(),
@@ -79,9 +74,9 @@ pin_project_lite::pin_project! {
     pub struct Tracked<F> {
         #[pin]
         inner: F,
-        metrics: Arc<Metrics>,
-        route: Option<MatchedPath>,
-        method: &'static str,
+        stats: Arc<HttpStats>,
+        route: u32,
+        method: u8,
         started: Instant,
     }
 }
@@ -96,8 +91,7 @@ where
         let this = self.project();
         let answer = std::task::ready!(this.inner.poll(cx));
         if let Ok(response) = &answer {
-            let route = this.route.as_ref().map_or("unmatched", MatchedPath::as_str);
-            this.metrics.http_request(route, this.method, response.status().as_str(), this.started.elapsed());
+            this.stats.record(*this.route, *this.method, response.status().as_u16(), this.started.elapsed());
         }
         Poll::Ready(answer)
     }
