@@ -4,6 +4,7 @@
 //! nothing bypasses it.
 
 mod json;
+pub mod rotate;
 mod sink;
 
 use std::io::Write;

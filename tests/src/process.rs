@@ -109,12 +109,18 @@ pub struct ScrubFollower {
 impl ScrubFollower {
     /// Start following `input` (which need not exist yet) into `output`.
     pub fn start(input: &Path, output: PathBuf) -> Self {
+        Self::start_with(input, output, &[])
+    }
+
+    /// The same, with more arguments (`--max-file-bytes`, ...).
+    pub fn start_with(input: &Path, output: PathBuf, args: &[&str]) -> Self {
         let child = Command::new(crate::vigil_binary())
             .arg("scrub")
             .arg("--follow")
             .arg(input)
             .arg("--output")
             .arg(&output)
+            .args(args)
             .env("VIGIL_CACHE_DIR", crate::shared_cache_dir())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -10,9 +10,11 @@ use crate::wait_until;
 
 mod celery;
 mod docker;
+mod rsyslog;
 
 pub use celery::CeleryWorker;
 pub use docker::DockerEngine;
+pub use rsyslog::Rsyslog;
 
 /// Whether `program` is on PATH.
 pub fn installed(program: &str) -> bool {

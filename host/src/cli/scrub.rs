@@ -11,6 +11,7 @@ use clap::Args;
 use super::DaemonArgs;
 use crate::daemon::Daemon;
 use crate::scrubber;
+use crate::telemetry::rotate::RotatingFile;
 
 #[derive(Debug, Args)]
 pub struct ScrubArgs {
@@ -23,9 +24,17 @@ pub struct ScrubArgs {
     /// Tail this growing log file (rotation-aware) instead of reading stdin.
     #[arg(long, value_name = "FILE")]
     follow: Option<PathBuf>,
-    /// Append the scrubbed lines to this file instead of stdout (for Promtail).
+    /// Append the scrubbed lines to this file instead of stdout, rotated by
+    /// size like the daemon's log (FILE, FILE.1, … FILE.N; renamed and
+    /// created, never split mid-line): ship FILE itself, not FILE*.
     #[arg(long, value_name = "FILE")]
     output: Option<PathBuf>,
+    /// Rotate --output once it grows past this many bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024 * 1024, requires = "output")]
+    max_file_bytes: u64,
+    /// Rotated files of --output kept (FILE.1 … FILE.N).
+    #[arg(long, value_name = "N", default_value_t = 5, requires = "output")]
+    max_files: usize,
 }
 
 /// Scrub `input` into `output`: exactly one line out per line in. Whole
@@ -93,10 +102,7 @@ pub async fn execute(args: ScrubArgs) -> anyhow::Result<ExitCode> {
     let _daemon = Daemon::start(config).await?;
     let output: Box<dyn Write + Send> = match &args.output {
         Some(path) => Box::new(
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
+            RotatingFile::open(path, args.max_file_bytes, args.max_files)
                 .map_err(|err| anyhow::anyhow!("--output {}: {err}", path.display()))?,
         ),
         None => Box::new(std::io::stdout()),

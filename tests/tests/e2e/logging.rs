@@ -135,3 +135,41 @@ fn log_file_rotates_by_size_and_every_line_fits_the_promtail_pipeline() {
     }
     assert!(plugin_lines > 0, "no plugin lines in the rotated files");
 }
+
+/// Whether `name` matches the glob `pattern` (`*` within a path segment).
+fn glob_matches(pattern: &str, name: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == name,
+        Some((head, tail)) => {
+            let Some(rest) = name.strip_prefix(head) else { return false };
+            (0..=rest.len())
+                .take_while(|&i| !rest[..i].contains('/'))
+                .any(|i| rest.is_char_boundary(i) && glob_matches(tail, &rest[i..]))
+        }
+    }
+}
+
+#[test]
+fn the_promtail_example_tails_live_files_only_and_drops_the_file_name() {
+    assert!(glob_matches("/l/vigil.log*", "/l/vigil.log.1"), "the glob check itself");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/promtail/promtail.yml");
+    let text = std::fs::read_to_string(&path).expect("examples/promtail/promtail.yml");
+    let docs = yaml_rust2::YamlLoader::load_from_str(&text).expect("promtail.yml is YAML");
+    let jobs = docs[0]["scrape_configs"].as_vec().expect("scrape_configs");
+    for job in jobs {
+        let name = job["job_name"].as_str().unwrap_or("?");
+        for target in job["static_configs"].as_vec().expect("static_configs") {
+            let pattern = target["labels"]["__path__"].as_str().expect("__path__");
+            // A live file it matches, made concrete, and that file once rotated.
+            let live = pattern.replace('*', "api");
+            assert!(glob_matches(pattern, &live), "{name}: {pattern} does not match {live}");
+            for rotated in [format!("{live}.1"), format!("{live}.12")] {
+                assert!(!glob_matches(pattern, &rotated), "{name}: {pattern} also matches the rotated {rotated}");
+            }
+        }
+        let drops_filename = job["pipeline_stages"].as_vec().into_iter().flatten().any(|stage| {
+            stage["labeldrop"].as_vec().into_iter().flatten().any(|label| label.as_str() == Some("filename"))
+        });
+        assert!(drops_filename, "{name}: the filename label (new stream per file name) is not dropped");
+    }
+}

@@ -27,6 +27,7 @@ mod python_plugin;
 mod reload;
 mod routes;
 mod scrubber;
+mod shipping;
 mod slow_clients;
 mod soak;
 mod store;
