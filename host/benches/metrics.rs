@@ -37,6 +37,7 @@ fn record(i: usize) -> CheckRecord {
         streak: 1,
         runs: 10,
         faults: 0,
+        transitions: Vec::new(),
     }
 }
 

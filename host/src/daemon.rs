@@ -84,6 +84,8 @@ pub struct Daemon {
     pub(crate) reloads: crate::reload::ReloadState,
     /// Probe bodies, built once per state change.
     pub(crate) probes: crate::server::cache::ProbeCache,
+    /// The live event stream (`/health/events`).
+    pub(crate) events: crate::server::events::Hub,
     /// When the daemon started, as wall time (for `/health/status`).
     pub started_at: std::time::SystemTime,
     /// True until the first plugin load is done.
@@ -125,6 +127,7 @@ impl Daemon {
             heartbeat: Arc::new(Heartbeat::default()),
             started: Instant::now(),
             probes: crate::server::cache::ProbeCache::default(),
+            events: crate::server::events::Hub::default(),
             started_at: std::time::SystemTime::now(),
             starting: std::sync::atomic::AtomicBool::new(true),
         }))

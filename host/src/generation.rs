@@ -9,11 +9,31 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use tokio::sync::Notify;
+
 static GENERATION: AtomicU64 = AtomicU64::new(1);
+
+/// Wakes whoever waits in [`changed`] (the live event stream).
+static CHANGED: Notify = Notify::const_new();
 
 /// Something the probes show changed.
 pub fn bump() {
     GENERATION.fetch_add(1, Ordering::Release);
+    CHANGED.notify_waiters();
+}
+
+/// Wait until the counter is no longer `since`.
+pub async fn changed(since: u64) {
+    loop {
+        let notified = CHANGED.notified();
+        tokio::pin!(notified);
+        // Registered before the check, so a bump in between is not missed.
+        notified.as_mut().enable();
+        if current() != since {
+            return;
+        }
+        notified.await;
+    }
 }
 
 /// The current value.

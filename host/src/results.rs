@@ -165,11 +165,29 @@ pub struct CheckRecord {
     pub runs: u64,
     /// Runs that ended in a fault.
     pub faults: u64,
+    /// The latest changes of the effective status, oldest first (at most
+    /// [`TRANSITIONS_KEPT`]).
+    pub transitions: Vec<Transition>,
+}
+
+/// Transitions kept per check.
+pub const TRANSITIONS_KEPT: usize = 5;
+
+/// A change of a check's effective status.
+#[derive(Debug, Clone, Serialize)]
+pub struct Transition {
+    /// The status before.
+    pub from: Status,
+    /// The status after.
+    pub to: Status,
+    /// When the run that made it started.
+    #[serde(with = "humantime_serde")]
+    pub at: SystemTime,
 }
 
 impl Default for CheckRecord {
     fn default() -> Self {
-        Self { effective: Status::Unknown, latest: None, streak: 0, runs: 0, faults: 0 }
+        Self { effective: Status::Unknown, latest: None, streak: 0, runs: 0, faults: 0, transitions: Vec::new() }
     }
 }
 
@@ -205,6 +223,10 @@ impl CheckRecord {
             thresholds.fall
         };
         if status != self.effective && self.streak >= needed.max(1) {
+            if self.transitions.len() == TRANSITIONS_KEPT {
+                self.transitions.remove(0);
+            }
+            self.transitions.push(Transition { from: self.effective, to: status, at: result.started_at });
             self.effective = status;
         }
         self.latest = Some(result);

@@ -6,9 +6,11 @@
 
 mod admin;
 pub(crate) mod cache;
+pub(crate) mod events;
 mod health;
 mod health_json;
 mod listen;
+mod page;
 mod query;
 mod track;
 
@@ -29,11 +31,15 @@ use crate::daemon::Daemon;
 /// The application's routes, including `/metrics`.
 pub fn router(daemon: Arc<Daemon>) -> Router {
     Router::new()
+        .route("/", get(page::page))
+        .route("/ui/vigil.css", get(page::style))
+        .route("/ui/vigil.js", get(page::script))
         .route("/health/live", get(health::live))
         .route("/health/ready", get(health::ready))
         .route("/health/ready/{check}", get(health::ready_one))
         .route("/health/status", get(health::status))
         .route("/health/metrics", get(health::counters))
+        .route("/health/events", get(events::stream))
         .route("/metrics", get(prometheus_metrics))
         .merge(admin::routes(&daemon))
         .fallback(not_found)

@@ -178,6 +178,11 @@ pub(super) struct PluginStatus {
     pub runs: u64,
     pub faults: u64,
     pub result: Option<CheckResult>,
+    /// The latest changes of `status`, oldest first; checks only.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub transitions: Vec<crate::results::Transition>,
+    /// What the manifest grants.
+    pub grants: crate::manifest::Grants,
 }
 
 /// Security-tool availability, gathered from `tool_*` observations.
@@ -187,6 +192,15 @@ struct ToolStatus {
     image_present: bool,
     binary_present: bool,
     version: Option<String>,
+}
+
+/// What `/health/status` and `/health/ready` say now, as JSON: the status
+/// document and the readiness document (`status` pass/fail, `checks` with
+/// each critical check's verdict). The status page and the event stream
+/// are built from these, so they never show what the probes would not.
+pub(super) fn documents(daemon: &Daemon) -> (serde_json::Value, serde_json::Value) {
+    let parse = |body: Body| serde_json::from_slice(&body.bytes).unwrap_or_default();
+    (parse(status_body(daemon, false, &StatusQuery::default())), parse(ready_body(daemon, &ReadyQuery::default())))
 }
 
 pub(super) fn plugin_statuses(daemon: &Daemon) -> Vec<PluginStatus> {
@@ -215,6 +229,8 @@ pub(super) fn plugin_statuses(daemon: &Daemon) -> Vec<PluginStatus> {
                 runs: record.runs,
                 faults: record.faults,
                 result: record.latest,
+                transitions: record.transitions,
+                grants: plugin.manifest.grants.clone(),
             }
         })
         .collect()

@@ -30,6 +30,7 @@ mod scrubber;
 mod shipping;
 mod slow_clients;
 mod soak;
+mod status_page;
 mod store;
 mod validate;
 mod watchdog;
