@@ -6,7 +6,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -33,7 +33,7 @@ impl<S> Layer<S> for TrackLayer {
     type Service = Track<S>;
 
     fn layer(&self, inner: S) -> Track<S> {
-        Track { inner, stats: Arc::clone(&self.stats) }
+        Track { inner, shared: Arc::new(Shared { stats: Arc::clone(&self.stats), route: OnceLock::new() }) }
     }
 }
 
@@ -41,7 +41,16 @@ impl<S> Layer<S> for TrackLayer {
 #[derive(Clone)]
 pub struct Track<S> {
     inner: S,
+    shared: Arc<Shared>,
+}
+
+/// What every clone of one route's service shares.
+struct Shared {
     stats: Arc<HttpStats>,
+    /// The route's template id. `Router::layer` wraps each route (and the
+    /// fallback) in its own service, so the matched template of the first
+    /// request is every request's: interned once, not per request.
+    route: OnceLock<u32>,
 }
 
 impl<S> Service<Request> for Track<S>
@@ -57,11 +66,13 @@ where
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
-        let route = route_id(request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str));
+        let route = *self.shared.route.get_or_init(|| {
+            route_id(request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str))
+        });
         let method = method_index(request.method());
         Tracked {
             inner: self.inner.call(request),
-            stats: Arc::clone(&self.stats),
+            stats: Arc::clone(&self.shared.stats),
             route,
             method,
             started: Instant::now(),
