@@ -3,7 +3,9 @@
 //! real Redis stops, the cache and session rows turn degraded on the open
 //! page without a reload, within a check interval plus a second (the
 //! stream at `/health/events` tells the page). A screenshot of that state
-//! is written to `target/test-artifacts/status-page-redis-down.png`.
+//! is written to `target/test-artifacts/status-page-redis-down.png`. On a
+//! phone-sized window in dark mode, the dark palette applies and the page
+//! is no wider than the screen (`status-page-phone-dark.png`).
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -17,8 +19,9 @@ use vigil_tests::services::{RedisServer, skip_unless_installed};
 /// The checks whose interval the test shortens.
 const INTERVAL: Duration = Duration::from_secs(1);
 
-/// chromedriver on a free loopback port, and a headless Chromium session.
-async fn browser() -> (ChildGuard, Client) {
+/// chromedriver on a free loopback port, and a headless Chromium session
+/// with `extra` arguments.
+async fn browser(extra: &[&str]) -> (ChildGuard, Client) {
     let port = vigil_tests::free_port();
     let driver = Command::new("chromedriver")
         .arg(format!("--port={port}"))
@@ -27,11 +30,10 @@ async fn browser() -> (ChildGuard, Client) {
         .spawn()
         .expect("chromedriver runs");
     let driver = ChildGuard(driver);
+    let mut args = vec!["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"];
+    args.extend_from_slice(extra);
     let mut capabilities = serde_json::Map::new();
-    capabilities.insert(
-        "goog:chromeOptions".into(),
-        json!({ "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,1800"] }),
-    );
+    capabilities.insert("goog:chromeOptions".into(), json!({ "args": args }));
     let connector = hyper_util::client::legacy::connect::HttpConnector::new();
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
@@ -76,7 +78,7 @@ fn the_page_shows_every_check_and_follows_redis_going_down_without_a_reload() {
     let vigil = VigilProcess::start(&[], Some(&config), &[]);
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio");
     runtime.block_on(async {
-        let (_driver, client) = browser().await;
+        let (_driver, client) = browser(&["--window-size=1280,1800"]).await;
         let page = format!("http://{}/", vigil.addr);
         client.goto(&page).await.expect("open the page");
 
@@ -136,6 +138,39 @@ fn the_page_shows_every_check_and_follows_redis_going_down_without_a_reload() {
         std::fs::write(artifacts.join("status-page-redis-down.png"), shot).expect("screenshot file");
         let live = client.find(Locator::Id("live")).await.expect("live").text().await.expect("text");
         assert!(live.starts_with("Live"), "the page's script is not live: {live:?}");
+        client.close().await.expect("close");
+    });
+    vigil.stop();
+}
+
+#[test]
+fn the_page_fits_a_phone_in_dark_mode() {
+    if skip_unless_installed(&["chromium", "chromedriver"]) {
+        return;
+    }
+    let vigil = VigilProcess::start(&[], None, &[]);
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio");
+    runtime.block_on(async {
+        let (_driver, client) = browser(&["--window-size=390,844", "--force-dark-mode"]).await;
+        client.goto(&format!("http://{}/", vigil.addr)).await.expect("open the page");
+        let dark = client
+            .execute("return matchMedia('(prefers-color-scheme: dark)').matches", vec![])
+            .await
+            .expect("media query");
+        assert_eq!(dark, json!(true), "the browser does not ask for dark mode");
+        let background =
+            client.execute("return getComputedStyle(document.body).backgroundColor", vec![]).await.expect("style");
+        assert_eq!(background, json!("rgb(13, 17, 23)"), "the dark palette is not applied");
+        // Only the tables scroll sideways on a phone; the page itself does not.
+        let overflow = client
+            .execute("return document.documentElement.scrollWidth - document.documentElement.clientWidth", vec![])
+            .await
+            .expect("widths");
+        assert_eq!(overflow, json!(0), "the page is wider than the phone");
+        let shot = client.screenshot().await.expect("screenshot");
+        let artifacts = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-artifacts");
+        std::fs::create_dir_all(&artifacts).expect("artifact dir");
+        std::fs::write(artifacts.join("status-page-phone-dark.png"), shot).expect("screenshot file");
         client.close().await.expect("close");
     });
     vigil.stop();
