@@ -55,6 +55,34 @@ fn lines_in(path: &Path) -> usize {
     std::fs::read(path).map_or(0, |bytes| bytes.iter().filter(|b| **b == b'\n').count())
 }
 
+/// `vigil run` with `plugins`, logging JSON only to `log`, rotated past
+/// `max_file_bytes` and keeping every rotated file (the test's record of
+/// what was written).
+fn logging_daemon(dir: &Path, log: &Path, max_file_bytes: u64, plugins: &PluginDir) -> VigilProcess {
+    let config = dir.join("vigil.toml");
+    let text = format!(
+        "[log]\nformat = \"json\"\nconsole = \"off\"\nfile = {:?}\nmax_file_bytes = {max_file_bytes}\nmax_files = 1000\n",
+        log.display()
+    );
+    std::fs::write(&config, text).expect("config");
+    VigilProcess::start(&["--plugins", &plugins.path().to_string_lossy()], Some(&config), &[])
+}
+
+/// A plugin (added to a running daemon's directory) logging `per_second`
+/// lines a second, in ten runs of a tenth, within its log quota.
+fn add_flood(plugins: &PluginDir, per_second: u32) {
+    plugins.add(
+        "flood",
+        "check",
+        fixtures::CHECK_MISBEHAVE,
+        &format!(
+            "timeout = \"2s\"\ninterval = \"100ms\"\n[limits]\nlog_lines_per_second = {per_second}\n\
+             log_burst = {per_second}\n[config]\nbehaviour = \"log-flood\"\nlines = {}\nbytes = 20\n",
+            per_second / 10
+        ),
+    );
+}
+
 /// Fail unless `copy` holds each line of `truth` exactly once (waiting for
 /// the tailer to catch up first).
 fn assert_copied_once(what: &str, truth: &[String], copy: &Path, tailer: &Rsyslog) {
@@ -123,16 +151,7 @@ fn every_line_reaches_a_real_tailer_once_through_hundreds_of_rotations() {
     // starts once the tailer copies both (a file that rotates away before a
     // tailer first looks is not its to find).
     let plugins = PluginDir::new();
-    let config = dir.path().join("vigil.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[log]\nformat = \"json\"\nconsole = \"off\"\nfile = {:?}\nmax_file_bytes = 60000\nmax_files = 1000\n",
-            daemon_log.display()
-        ),
-    )
-    .expect("config");
-    let vigil = VigilProcess::start(&["--plugins", &plugins.path().to_string_lossy()], Some(&config), &[]);
+    let vigil = logging_daemon(dir.path(), &daemon_log, 60_000, &plugins);
     let follower = ScrubFollower::start_with(
         &platform_log,
         scrubbed.clone(),
@@ -147,13 +166,7 @@ fn every_line_reaches_a_real_tailer_once_through_hundreds_of_rotations() {
     // log quota's maximum), about 400 lines per file: two to three rotations
     // a second, slower than a shipper polls (Promtail: every 250 ms), as the
     // README asks, yet hundreds of them.
-    plugins.add(
-        "flood",
-        "check",
-        fixtures::CHECK_MISBEHAVE,
-        "timeout = \"2s\"\ninterval = \"100ms\"\n[limits]\nlog_lines_per_second = 1000\nlog_burst = 1000\n\
-         [config]\nbehaviour = \"log-flood\"\nlines = 100\nbytes = 20\n",
-    );
+    add_flood(&plugins, 1000);
     let (stop, count) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicUsize::new(0)));
     let writer = platform_writer(platform_log, Arc::clone(&stop), Arc::clone(&count));
 
@@ -313,25 +326,10 @@ fn the_shipped_promtail_config_delivers_each_line_to_loki_once() {
     // Promtail polls (every 250 ms), as the README asks.
     let daemon_log = logs.join("vigil.log");
     let plugins = PluginDir::new();
-    let config = dir.path().join("vigil.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[log]\nformat = \"json\"\nconsole = \"off\"\nfile = {:?}\nmax_file_bytes = 150000\nmax_files = 1000\n",
-            daemon_log.display()
-        ),
-    )
-    .expect("config");
-    let vigil = VigilProcess::start(&["--plugins", &plugins.path().to_string_lossy()], Some(&config), &[]);
+    let vigil = logging_daemon(dir.path(), &daemon_log, 150_000, &plugins);
     let count = "sum(count_over_time({job=\"vigil\"}[1h]))";
     wait_until(Duration::from_secs(60), "Promtail to ship the first lines", || loki_value(&url, count) > 0.0);
-    plugins.add(
-        "flood",
-        "check",
-        fixtures::CHECK_MISBEHAVE,
-        "timeout = \"2s\"\ninterval = \"100ms\"\n[limits]\nlog_lines_per_second = 500\nlog_burst = 500\n\
-         [config]\nbehaviour = \"log-flood\"\nlines = 50\nbytes = 20\n",
-    );
+    add_flood(&plugins, 500);
     wait_until(Duration::from_secs(180), "30 rotations", || generations(&daemon_log).len() > 30);
     vigil.stop();
     let lines = written(&daemon_log).len() as f64;
