@@ -192,7 +192,9 @@ async fn produce(daemon: Weak<Daemon>, sender: broadcast::Sender<Change>) {
 pub async fn stream(State(daemon): State<Arc<Daemon>>) -> Response {
     let receiver = daemon.events.subscribe(&daemon);
     let (_, ready) = super::health::documents(&daemon);
-    let hello = Event::default().event("hello").data(readiness(&ready).to_string());
+    let mut hello = readiness(&ready);
+    super::page::scrub(&mut hello);
+    let hello = Event::default().event("hello").data(hello.to_string());
     let events = futures_util::stream::once(async move { Ok::<_, Infallible>(hello) }).chain(changes(receiver));
     Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response()
 }
@@ -200,10 +202,11 @@ pub async fn stream(State(daemon): State<Arc<Daemon>>) -> Response {
 fn changes(receiver: broadcast::Receiver<Change>) -> impl Stream<Item = Result<Event, Infallible>> {
     futures_util::stream::unfold(receiver, |mut receiver| async move {
         let event = match receiver.recv().await {
-            Ok(change) => {
-                // Texts pass the scrubber, as every log line does.
-                let data = crate::scrubber::scrub_line(&change.data.to_string()).into_owned();
-                Event::default().event(change.name).data(data)
+            Ok(mut change) => {
+                // Each text passes the scrubber (not the JSON as a whole,
+                // whose quotes a redaction must not eat).
+                super::page::scrub(&mut change.data);
+                Event::default().event(change.name).data(change.data.to_string())
             }
             Err(broadcast::error::RecvError::Lagged(missed)) => {
                 Event::default().event("lagged").data(json!({ "missed": missed }).to_string())

@@ -65,8 +65,8 @@ fn asset(content_type: &'static str, text: &'static str) -> Response {
     response
 }
 
-/// Every string in `value`, scrubbed.
-fn scrub(value: &mut Value) {
+/// Every string in `value`, scrubbed (the page and the event stream).
+pub(super) fn scrub(value: &mut Value) {
     match value {
         Value::String(text) => {
             if let std::borrow::Cow::Owned(clean) = crate::scrubber::scrub_line(text) {

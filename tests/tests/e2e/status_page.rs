@@ -178,3 +178,63 @@ fn the_page_fits_a_phone_in_dark_mode() {
     });
     vigil.stop();
 }
+
+#[test]
+fn the_event_stream_says_hello_then_each_transition() {
+    use std::io::{BufRead, BufReader, Write};
+    if skip_unless_installed(&["redis-server"]) {
+        return;
+    }
+    let mut redis = RedisServer::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("vigil.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[endpoints]\nredis_url = \"{}\"\ncall_timeout = \"300ms\"\n[plugins.cache-backend]\ninterval = \"1s\"\n",
+            redis.url()
+        ),
+    )
+    .expect("config");
+    let vigil = VigilProcess::start(&[], Some(&config), &[]);
+    let mut stream = std::net::TcpStream::connect(vigil.addr).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
+    write!(stream, "GET /health/events HTTP/1.1\r\nHost: vigil\r\n\r\n").expect("request");
+    let mut lines = BufReader::new(stream).lines().map_while(Result::ok);
+    // (event name, JSON data) pairs, as curl -N shows them.
+    let mut next_event = move || -> (String, serde_json::Value) {
+        let mut name = String::new();
+        for line in lines.by_ref() {
+            if let Some(event) = line.strip_prefix("event: ") {
+                name = event.to_owned();
+            } else if let Some(data) = line.strip_prefix("data: ") {
+                return (name, serde_json::from_str(data).expect("event data is JSON"));
+            }
+        }
+        panic!("the stream ended");
+    };
+    let (name, hello) = next_event();
+    assert_eq!(name, "hello");
+    assert!(hello["ready"].is_boolean() && hello["failing"].is_array(), "{hello}");
+
+    // Wait for the cache to be seen up, then stop Redis: a check event follows.
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio");
+    vigil_tests::wait_until(Duration::from_secs(30), "cache-backend ok", || {
+        runtime
+            .block_on(vigil_tests::http_request(vigil.addr, "GET", "/health/status?check=cache-backend", &[]))
+            .and_then(|r| serde_json::from_str::<serde_json::Value>(&r.body).ok())
+            .is_some_and(|status| status["plugins"][0]["status"] == "ok")
+    });
+    redis.kill();
+    // The first run's unknown -> ok may still be on its way; the drop follows it.
+    let change = loop {
+        let (name, data) = next_event();
+        if name == "check" && data["check"] == "cache-backend" && data["to"] != "ok" {
+            break data;
+        }
+    };
+    assert_eq!((change["from"].as_str(), change["to"].as_str()), (Some("ok"), Some("degraded")), "{change}");
+    assert_eq!(change["optimal_mode"], "redis");
+    assert!(change["detail"].as_str().is_some_and(|d| !d.is_empty()), "{change}");
+    vigil.stop();
+}
