@@ -252,6 +252,8 @@ mod tests {
             "\"\"",
             "${DB_PASSWORD}",
             "$DB_PASSWORD",
+            "$__file{/etc/secrets/grafana/db}",
+            "$__env{GF_DB_PASSWORD}",
             "%(password)s",
             "{{ vault_password }}",
             "<redacted>",
@@ -289,6 +291,8 @@ mod tests {
             "s3cr3tval",
             "abc$def",
             "p@ss~w*rd.!",
+            "$__0*0A",
+            "$__file",
         ] {
             assert!(is_secret(value.as_bytes(), Strength::Strong), "{value} missed");
         }

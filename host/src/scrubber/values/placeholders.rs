@@ -81,12 +81,21 @@ fn is_template(value: &[u8]) -> bool {
     {
         return true;
     }
-    if value.starts_with(b"{env:") || value.starts_with(b"{env\\:") || value.starts_with(b"$__") {
+    if value.starts_with(b"{env:") || value.starts_with(b"{env\\:") || is_grafana_expansion(value) {
         return true;
     }
     const PHRASES: [&[u8]; 6] =
         [b"(sensitive value)", b"(sensitive)", b"(known after apply)", b"(hidden)", b"(secret)", b"(redacted)"];
     PHRASES.iter().any(|p| value.eq_ignore_ascii_case(p))
+}
+
+/// Grafana's `$__env{NAME}`, `$__file{PATH}`, `$__vault{...}`: a lowercase
+/// word between `$__` and braces. `$__0*0A` is a password that starts with
+/// `$__`, not an expansion.
+fn is_grafana_expansion(value: &[u8]) -> bool {
+    let Some(rest) = value.strip_prefix(b"$__") else { return false };
+    let word = rest.iter().take_while(|b| b.is_ascii_lowercase()).count();
+    word > 0 && rest[word..].starts_with(b"{") && rest.ends_with(b"}")
 }
 
 /// Markers written with escaped brackets: `&lt;hidden&gt;`, `%3Credacted%3E`.
