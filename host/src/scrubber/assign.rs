@@ -77,13 +77,19 @@ pub fn detect(
     if before == Some(b'-') && GENERIC_FLAGS.iter().any(|f| line[key.clone()].eq_ignore_ascii_case(f)) {
         secret.strength = Strength::Weak;
     }
-    let mut context = Context { query: in_query, semicolons: before == Some(b';'), ..Context::default() }
-        .with_open_brackets(&line[..key.start]);
+    let mut context = Context { query: in_query, semicolons: before == Some(b';'), ..Context::default() };
+    // Which brackets are open before the key matters once there is a value
+    // (most hits have none), so it is found then, once.
+    let open_before = std::cell::OnceCell::new();
+    let open = || *open_before.get_or_init(|| value::open_brackets(&line[..key.start]));
+    let bracketed = |context: Context| Context { open: open(), ..context };
     // A capitalised key after `{` or a space inside braces: a Go struct's field.
-    let go_field = line[key.start].is_ascii_uppercase()
-        && line[key.clone()].iter().any(u8::is_ascii_lowercase)
-        && context.open[2]
-        && quote_before(line, key.start).is_none();
+    let go_field = || {
+        line[key.start].is_ascii_uppercase()
+            && line[key.clone()].iter().any(u8::is_ascii_lowercase)
+            && open()[2]
+            && quote_before(line, key.start).is_none()
+    };
     let mut report = |value: Value, strength: Strength, shape: Shape| {
         let strength = if value.marked { Strength::Strong } else { strength };
         let text = &line[value.range.clone()];
@@ -95,7 +101,7 @@ pub fn detect(
             };
         // `&{Password: SSLMode:require}`: an empty field, then the next one.
         let bare = value.range.start == 0 || !matches!(line[value.range.start - 1], b'"' | b'\'');
-        let next_field = go_field && bare && !value.marked && prose::is_glued_field(text);
+        let next_field = bare && !value.marked && prose::is_glued_field(text) && go_field();
         // SigV4 `Authorization` values: the signature and key ID inside are
         // found on their own; the scope and signed headers stay.
         let sigv4 = text.starts_with(b"AWS4-HMAC-SHA256 ");
@@ -117,7 +123,7 @@ pub fn detect(
             if let Some(value_at) =
                 paired_value(line, at).or_else(|| call_argument(line, key.start - 1 - quote.escapes, at))
             {
-                for value in value::values(line, value_at, context) {
+                for value in value::values(line, value_at, bracketed(context)) {
                     report(value, secret.strength, Shape::Any);
                 }
                 return;
@@ -161,7 +167,7 @@ pub fn detect(
             if line.get(value_at) == Some(&b'{')
                 && let Some(inner) = value_field(line, value_at)
             {
-                for value in value::values(line, inner, context) {
+                for value in value::values(line, inner, bracketed(context)) {
                     report(value, secret.strength, Shape::Any);
                 }
                 return;
@@ -210,6 +216,7 @@ pub fn detect(
         return;
     }
     let credentials = line[key.clone()].windows(4).any(|w| w.eq_ignore_ascii_case(b"cred"));
+    let context = bracketed(context);
     for value in value::values(line, value_at, context) {
         // `credentials: admin / S3cret`: a user name, then the secret.
         if let Some(second) = credentials.then(|| user_then_secret(line, &value, context)).flatten() {

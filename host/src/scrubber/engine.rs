@@ -16,6 +16,7 @@ use super::{assign, values};
 
 use crate::runtime::bindings::types::ScrubRule;
 
+mod required;
 mod rule;
 
 pub use self::rule::{Carry, CompiledRule, Follow, Matcher, RuleError};
@@ -299,7 +300,10 @@ impl Engine {
             selected.insert(rule);
         }
         for index in selected.iter() {
-            let Matcher::Regex { regex, secret_group, follow } = &self.rules[index].matcher else { continue };
+            let Matcher::Regex { regex, secret_group, follow, required } = &self.rules[index].matcher else { continue };
+            if !required.admits(bytes) {
+                continue;
+            }
             // Most keyword hits do not match; asking first spares building
             // capture slots for them.
             if !regex.is_match(bytes) {

@@ -116,7 +116,7 @@ impl Lines {
         let occurrences = engine.scan(text);
         let mut next = 0;
         let mut offset = 0;
-        for line in text.split('\n') {
+        for line in split_lines(text) {
             let end = offset + line.len();
             let first = next;
             while next < occurrences.len() && (occurrences[next].end as usize) < end {
@@ -148,6 +148,26 @@ impl Lines {
             self.in_private_key = true;
         }
     }
+}
+
+/// `text.split('\n')`, with the newlines found by SIMD (`str::split`
+/// looks for them a word at a time: 7% of a chunk's scrubbing).
+fn split_lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut newlines = memchr::memchr_iter(b'\n', text.as_bytes());
+    let mut start = Some(0);
+    std::iter::from_fn(move || {
+        let from = start?;
+        match newlines.next() {
+            Some(at) => {
+                start = Some(at + 1);
+                Some(&text[from..at])
+            }
+            None => {
+                start = None;
+                Some(&text[from..])
+            }
+        }
+    })
 }
 
 /// Protocol and prompt markers a value line may start with.

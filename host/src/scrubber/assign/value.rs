@@ -22,25 +22,20 @@ pub struct Context {
     pub open: [bool; 3],
 }
 
-impl Context {
-    /// Note which brackets are open in `before` (the text before the key).
-    pub fn with_open_brackets(mut self, before: &[u8]) -> Self {
-        let mut depth = [0usize; 3];
-        for &b in before {
-            match b {
-                b'(' => depth[0] += 1,
-                b'[' => depth[1] += 1,
-                b'{' => depth[2] += 1,
-                b')' => depth[0] = depth[0].saturating_sub(1),
-                b']' => depth[1] = depth[1].saturating_sub(1),
-                b'}' => depth[2] = depth[2].saturating_sub(1),
-                _ => {}
-            }
+/// Which brackets (`(`, `[`, `{`) `before` (the text before a key) leaves
+/// open. One SIMD search per kind of bracket: a byte-by-byte walk of every
+/// prefix was a third of the detector's time.
+pub fn open_brackets(before: &[u8]) -> [bool; 3] {
+    [(b'(', b')'), (b'[', b']'), (b'{', b'}')].map(|(opener, closer)| {
+        let mut depth = 0usize;
+        for at in memchr::memchr2_iter(opener, closer, before) {
+            depth = if before[at] == opener { depth + 1 } else { depth.saturating_sub(1) };
         }
-        self.open = depth.map(|d| d > 0);
-        self
-    }
+        depth > 0
+    })
+}
 
+impl Context {
     fn closes(&self, closer: u8) -> bool {
         match closer {
             b')' => self.open[0],

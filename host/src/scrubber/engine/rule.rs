@@ -20,6 +20,8 @@ pub enum Matcher {
         /// For a rule whose pattern names a `next_line` or `next_lines`
         /// group: the secret is on the lines after a match, not in it.
         follow: Option<Follow>,
+        /// Literals every match contains, looked for before the regex runs.
+        required: super::required::Required,
     },
     /// The assignment detector, with this rule's key words.
     Assignment,
@@ -134,7 +136,8 @@ pub(super) fn compile(rule: &ScrubRule, existing: &[CompiledRule]) -> Result<Mat
         (Some(_), Some(_)) => return Err("a pattern names next_line or next_lines, not both".to_owned()),
         (None, None) => None,
     };
-    Ok(Matcher::Regex { regex, secret_group, follow })
+    let required = super::required::Required::of(&rule.pattern);
+    Ok(Matcher::Regex { regex, secret_group, follow, required })
 }
 
 /// The carry a follow rule's first match sets, if its group took part.

@@ -117,6 +117,12 @@ fn is_escaped_marker(value: &[u8]) -> bool {
 /// or more of the same one with at most eight characters in clear before
 /// and after it (`****1234`, `sk-...abcd`), or `x`/`X` only.
 fn is_mask(value: &[u8]) -> bool {
+    // Without a mask character (all ASCII but `*` and `.`, or non-ASCII)
+    // only the `xxxx` form is left: most values, and no allocation.
+    let all_x = value.len() >= 3 && value.iter().all(|&b| b == b'x' || b == b'X');
+    if !value.iter().any(|&b| b == b'*' || b == b'.' || !b.is_ascii()) {
+        return all_x;
+    }
     let text = String::from_utf8_lossy(value);
     let is_mask_char = |c: char| matches!(c, '*' | '•' | '●' | '·' | '…' | '.');
     // Sentence punctuation after a mask (`sk-proj-****LaY9.`) is not part of it.
@@ -160,7 +166,7 @@ fn is_mask(value: &[u8]) -> bool {
     if longest_stars.is_some_and(|run| run >= 4) && clear <= 24 && token_shaped {
         return true;
     }
-    value.len() >= 3 && value.iter().all(|&b| b == b'x' || b == b'X')
+    all_x
 }
 
 fn is_marker_word(value: &[u8]) -> bool {
