@@ -341,20 +341,9 @@ impl Manifest {
         if (!self.grants.dispatch.is_empty() || !self.grants.queues.is_empty()) && self.kind != PluginKind::Watchdog {
             return Err(format!("field `grants.dispatch`: only watchdogs dispatch, this plugin is a {}", self.kind));
         }
-        if let Some(bad) = self.grants.dispatch.iter().find(|task| !is_task_pattern(task)) {
-            return Err(format!(
-                "field `grants.dispatch`: {bad:?} is not a task name (`app.tasks.sync`) or a module (`app.tasks.*`)"
-            ));
-        }
-        for entry in &self.grants.http {
-            if !is_placeholder(entry) {
-                crate::capabilities::http::Grant::parse(entry).map_err(|err| format!("field `grants.http`: {err}"))?;
-            }
-        }
-        for entry in &self.grants.http_networks {
-            crate::capabilities::http::Network::parse(entry)
-                .map_err(|err| format!("field `grants.http_networks`: {err}"))?;
-        }
+        // Entries with a `${name}` placeholder are checked once it is expanded.
+        check_dispatch(self.grants.dispatch.iter().filter(|e| !is_placeholder(e)))?;
+        check_http(&self.grants.http, &self.grants.http_networks, false)?;
         if let Some(bad) = self.grants.store.iter().find(|c| !is_placeholder(c) && !is_collection(c)) {
             return Err(format!("field `grants.store`: {bad:?} must be `database.collection`"));
         }
@@ -431,9 +420,8 @@ impl Manifest {
         if let Some(bad) = grants.store.iter().find(|c| !is_collection(c)) {
             return Err(format!("field `grants.store`: {bad:?} must be `database.collection`"));
         }
-        for entry in &grants.http {
-            crate::capabilities::http::Grant::parse(entry).map_err(|err| format!("field `grants.http`: {err}"))?;
-        }
+        check_dispatch(grants.dispatch.iter())?;
+        check_http(&grants.http, &grants.http_networks, true)?;
         let mut fs = Vec::new();
         for dir in &grants.fs {
             let expanded = expand(&dir.to_string_lossy(), vars, "grants.fs")?;
@@ -454,6 +442,28 @@ impl Manifest {
     pub fn config_json(&self) -> String {
         serde_json::to_string(&self.config).unwrap_or_else(|_| "{}".to_owned())
     }
+}
+
+fn check_dispatch<'a>(mut tasks: impl Iterator<Item = &'a String>) -> Result<(), String> {
+    match tasks.find(|task| !is_task_pattern(task)) {
+        Some(bad) => Err(format!(
+            "field `grants.dispatch`: {bad:?} is not a task name (`app.tasks.sync`) or a module (`app.tasks.*`)"
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Check `http` and `http_networks` entries; before expansion (`expanded`
+/// false) those with a placeholder are passed over.
+fn check_http(http: &[String], networks: &[String], expanded: bool) -> Result<(), String> {
+    for entry in http.iter().filter(|e| expanded || !is_placeholder(e)) {
+        crate::capabilities::http::Grant::parse(entry).map_err(|err| format!("field `grants.http`: {err}"))?;
+    }
+    for entry in networks.iter().filter(|e| expanded || !is_placeholder(e)) {
+        crate::capabilities::http::Network::parse(entry)
+            .map_err(|err| format!("field `grants.http_networks`: {err}"))?;
+    }
+    Ok(())
 }
 
 fn is_placeholder(text: &str) -> bool {
@@ -497,6 +507,50 @@ mod tests {
         let mut unknown = Manifest::parse(&format!("{MINIMAL}\n[config]\nx = \"${{nope}}\"\n"), "p").expect("valid");
         let err = unknown.substitute(&vars).unwrap_err();
         assert!(err.contains("unknown variable ${nope}"), "{err}");
+    }
+
+    #[test]
+    fn placeholders_reach_every_grant_list_and_nested_config() {
+        let text = r#"
+            name = "w"
+            kind = "watchdog"
+            version = "0.1.0"
+            component = "w.wasm"
+            [grants]
+            mongo = ["${db}"]
+            store = ["${db}.scan_runs"]
+            http = ["${url}"]
+            http_networks = ["${net}"]
+            dispatch = ["${task}"]
+            queues = ["${queue}"]
+            [config.nested]
+            list = ["${url}/health", { deeper = "${db}" }]
+        "#;
+        let mut manifest = Manifest::parse(text, "plugin.toml").expect("placeholders are valid before expansion");
+        let vars = BTreeMap::from([
+            ("db", "platform".to_owned()),
+            ("url", "http://api:8000".to_owned()),
+            ("net", "10.0.0.0/8".to_owned()),
+            ("task", "app.tasks.*".to_owned()),
+            ("queue", "repairs".to_owned()),
+        ]);
+        manifest.substitute(&vars).expect("expands");
+        let grants = &manifest.grants;
+        assert_eq!((grants.mongo[0].as_str(), grants.store[0].as_str()), ("platform", "platform.scan_runs"));
+        assert_eq!((grants.http[0].as_str(), grants.http_networks[0].as_str()), ("http://api:8000", "10.0.0.0/8"));
+        assert_eq!((grants.dispatch[0].as_str(), grants.queues[0].as_str()), ("app.tasks.*", "repairs"));
+        assert_eq!(manifest.config_json(), r#"{"nested":{"list":["http://api:8000/health",{"deeper":"platform"}]}}"#);
+
+        // An expanded entry is checked as a written one would be.
+        for (name, value, field) in
+            [("task", "purge-all!", "grants.dispatch"), ("net", "the office", "grants.http_networks")]
+        {
+            let mut bad = Manifest::parse(text, "plugin.toml").expect("valid");
+            let mut vars = vars.clone();
+            vars.insert(name, value.to_owned());
+            let err = bad.substitute(&vars).unwrap_err();
+            assert!(err.contains(field), "{err}");
+        }
     }
 
     const MINIMAL: &str = r#"

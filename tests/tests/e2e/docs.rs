@@ -13,8 +13,10 @@
 //! - `<!-- doc: skip: REASON -->`: it cannot run here, and why.
 //!
 //! A `toml` block marked `<!-- doc: same as PATH -->` must be that file,
-//! word for word. A block without a directive fails the test: a new
-//! example without a test is a finding.
+//! word for word; one marked `<!-- doc: manifest -->` must load as a
+//! plugin manifest (parsed and validated as the loader does). A block
+//! without a directive fails the test: a new example without a test is a
+//! finding.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -148,6 +150,12 @@ fn every_command_block_runs_or_says_why_not() {
                 let file = std::fs::read_to_string(repo().join(path.trim())).expect("the file a block copies");
                 if file.trim_end() != block.body.trim_end() {
                     problems.push(format!("{}: differs from {path}", block.place));
+                }
+                continue;
+            }
+            if block.language == "toml" && block.directive.as_deref() == Some("manifest") {
+                if let Err(err) = vigil_host::manifest::Manifest::parse(&block.body, &block.place) {
+                    problems.push(format!("{}: not a valid manifest: {err}", block.place));
                 }
                 continue;
             }
