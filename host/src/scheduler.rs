@@ -40,6 +40,12 @@ fn unix_ms(time: SystemTime) -> u64 {
     u64::try_from(time.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis()).unwrap_or(u64::MAX)
 }
 
+tokio::task_local! {
+    /// When the scheduler planned the run in progress. The run records how
+    /// late it started once it holds a CPU slot, so the wait for one counts.
+    pub static PLANNED: tokio::time::Instant;
+}
+
 /// Run a check once and record its result.
 pub async fn run_once(plugin: &Plugin, results: &ResultsStore) -> CheckResult {
     let started_at = SystemTime::now();
@@ -150,9 +156,8 @@ pub async fn check_loop(
             _ = tokio::time::sleep_until(planned) => {}
             _ = stop.cancelled() => break,
         }
-        plugin.services().metrics.check_started_late(planned.elapsed());
         tokio::select! {
-            _ = run_once(&plugin, &results) => {}
+            _ = PLANNED.scope(planned, run_once(&plugin, &results)) => {}
             _ = shutdown.cancelled() => break,
         }
         schedule.advance(start.elapsed());

@@ -117,13 +117,20 @@ fn is_guarded(ip: IpAddr) -> bool {
                 || v4.is_multicast()
                 || v4.octets()[0] == 0
         }
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped().or_else(|| nat64(v6)) {
             Some(v4) => is_guarded(IpAddr::V4(v4)),
             None => {
                 v6.is_loopback() || v6.is_unspecified() || v6.is_multicast() || (v6.segments()[0] & 0xffc0) == 0xfe80
             }
         },
     }
+}
+
+/// The IPv4 address a NAT64 address (`64:ff9b::/96`) reaches.
+fn nat64(v6: std::net::Ipv6Addr) -> Option<std::net::Ipv4Addr> {
+    let octets = v6.octets();
+    (octets[..12] == [0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0])
+        .then(|| std::net::Ipv4Addr::new(octets[12], octets[13], octets[14], octets[15]))
 }
 
 /// What a plugin's HTTP calls may reach: its grants, compiled.
@@ -300,6 +307,12 @@ impl HostState {
         };
         match self.off_cpu(tokio::time::timeout(timeout, call)).await {
             Ok(Ok(response)) => Ok(Ok(response)),
+            // A redirect out of the grant, or an address the client's
+            // resolver refused (on a redirect or a reconnect): a refusal like
+            // those above, warned about and counted.
+            Ok(Err(CapabilityError::NotGranted(what))) => {
+                refuse(self, format!("{shown}: {}", what.trim_start_matches("http: ")))
+            }
             Ok(Err(error)) => Ok(Err(error)),
             Err(_) => Ok(Err(CapabilityError::Timeout(format!("http: {shown}: no answer within {timeout:?}")))),
         }
@@ -316,10 +329,19 @@ fn describe(err: &reqwest::Error) -> CapabilityError {
         text = format!("{text}: {cause}");
         source = cause.source();
     }
+    // Our own refusals are the innermost cause; say just that (the outer
+    // ones repeat the URL, query included).
+    let mut innermost = err.source();
+    while let Some(next) = innermost.and_then(|cause| cause.source()) {
+        innermost = Some(next);
+    }
+    let refusal = innermost
+        .map(ToString::to_string)
+        .filter(|cause| cause.contains("outside the grant") || cause.contains("the grant does not cover"));
     if err.is_timeout() {
         CapabilityError::Timeout(format!("http: {text}"))
-    } else if text.contains("outside the grant") || text.contains("the grant does not cover") {
-        CapabilityError::NotGranted(format!("http: {text}"))
+    } else if let Some(refusal) = refusal {
+        CapabilityError::NotGranted(format!("http: {refusal}"))
     } else {
         CapabilityError::Failed(format!("http: {text}"))
     }
@@ -367,6 +389,10 @@ mod tests {
         assert!(!policy.allows_address("127.0.0.2".parse().expect("ip")));
         assert!(!policy.allows_address("169.254.169.254".parse().expect("ip")));
         assert!(!policy.allows_address("::ffff:127.0.0.5".parse().expect("ip")));
+        assert!(!policy.allows_address("64:ff9b::a9fe:a9fe".parse().expect("ip")), "NAT64 of the metadata address");
+        assert!(!policy.allows_address("fe80::1".parse().expect("ip")));
+        // Private ranges are where the platform's own services live (a
+        // Kubernetes Service resolves to one): names may resolve there.
         assert!(policy.allows_address("10.0.3.17".parse().expect("ip")));
         let open = Policy::new(&[], &["127.0.0.0/8".to_owned()]);
         assert!(open.allows_address("127.0.0.2".parse().expect("ip")));

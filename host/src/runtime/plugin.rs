@@ -342,11 +342,15 @@ impl Plugin {
     {
         // A CPU slot first (scrubbers' `verify` excepted: it is short and is
         // called from a log line, perhaps one a slot holder is writing). The
-        // deadline starts once the slot is held; lateness is the scheduler's.
+        // deadline starts once the slot is held, and so does a scheduled
+        // run: how late it is counts from the time the scheduler planned.
         let cpu = match self.kind() {
             PluginKind::Scrubber => None,
             _ => Arc::clone(&self.runtime.cpu).acquire_owned().await.ok(),
         };
+        if let Ok(planned) = crate::scheduler::PLANNED.try_with(|planned| *planned) {
+            self.services().metrics.check_started_late(planned.elapsed());
+        }
         let deadline = self.manifest.timeout;
         let started = Instant::now();
         let mut slot = self.live.lock().await;

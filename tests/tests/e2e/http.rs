@@ -41,6 +41,13 @@ async fn server(other_port: u16) -> u16 {
 
 /// Run a check that GETs `url` under `grants`; its status and detail.
 async fn fetch(grants: &str, url: &str, extra: &str) -> (Status, String) {
+    let (status, detail, _) = fetch_counted(grants, url, extra).await;
+    (status, detail)
+}
+
+/// [`fetch`], and how many calls the host refused (warned about and
+/// counted in `vigil_capability_refusals_total`).
+async fn fetch_counted(grants: &str, url: &str, extra: &str) -> (Status, String, u64) {
     let dir = PluginDir::new();
     let manifest =
         format!("timeout = \"2s\"\n{extra}\n[grants]\n{grants}\n[config]\nbehaviour = \"http\"\nurl = \"{url}\"\n");
@@ -49,7 +56,7 @@ async fn fetch(grants: &str, url: &str, extra: &str) -> (Status, String) {
     let report = loader::load_all(&runtime(), &sources, &Default::default()).await;
     assert!(report.failures.is_empty(), "{:?}", report.failures);
     let result = scheduler::run_once(&report.plugins[0], &Arc::new(ResultsStore::new())).await;
-    (result.status, result.detail)
+    (result.status, result.detail, report.plugins[0].services().refused_calls())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -66,20 +73,22 @@ async fn a_grant_lets_through_exactly_what_it_names() {
     let (status, detail) = fetch(&grant, &format!("{base}/redirect-in"), "").await;
     assert_eq!((status, detail.as_str()), (Status::Ok, "status 200 body 5 bytes"), "a redirect inside the grant");
 
-    for (what, url, expected) in [
-        ("another host", format!("http://127.0.0.2:{port}/ok"), "NotGranted"),
-        ("another port", format!("http://127.0.0.1:{other}/ok"), "NotGranted"),
-        ("another path", format!("{base}/admin"), "NotGranted"),
-        ("a longer path segment", format!("{base}/okay"), "NotGranted"),
-        ("a redirect out of the grant", format!("{base}/redirect-out"), "outside the grant"),
-        ("a slow answer", format!("{base}/slow"), "Timeout"),
-        ("an oversized body", format!("{base}/big"), "larger than 1048576 bytes"),
-        ("another scheme", format!("ftp://127.0.0.1:{port}/ok"), "NotGranted"),
+    // (what, url, what the plugin is told, whether the host counts a refusal)
+    for (what, url, expected, refused) in [
+        ("another host", format!("http://127.0.0.2:{port}/ok"), "NotGranted", 1),
+        ("another port", format!("http://127.0.0.1:{other}/ok"), "NotGranted", 1),
+        ("another path", format!("{base}/admin"), "NotGranted", 1),
+        ("a longer path segment", format!("{base}/okay"), "NotGranted", 1),
+        ("a redirect out of the grant", format!("{base}/redirect-out?token=t0p"), "outside the grant", 1),
+        ("a slow answer", format!("{base}/slow"), "Timeout", 0),
+        ("an oversized body", format!("{base}/big"), "larger than 1048576 bytes", 0),
+        ("another scheme", format!("ftp://127.0.0.1:{port}/ok"), "NotGranted", 1),
     ] {
-        let (status, detail) = fetch(&grant, &url, "").await;
+        let (status, detail, refusals) = fetch_counted(&grant, &url, "").await;
         assert_eq!(status, Status::Down, "{what}: {detail}");
         assert!(detail.contains(expected), "{what}: {detail:?} lacks {expected:?}");
-        assert!(!detail.contains("secret admin"), "{what}: {detail}");
+        assert!(!detail.contains("secret admin") && !detail.contains("t0p"), "{what}: {detail}");
+        assert_eq!(refusals, refused, "{what}: refusals counted");
     }
 }
 

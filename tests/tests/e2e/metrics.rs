@@ -76,6 +76,12 @@ async fn live_exposition_passes_promtool_without_findings() {
     ] {
         assert!(exposition.contains(expected), "missing {expected:?} in:\n{exposition}");
     }
+    // Each scheduled run records how late it started, once it holds a CPU slot.
+    let late = exposition
+        .lines()
+        .find_map(|l| l.strip_prefix("vigil_check_start_lateness_seconds_count "))
+        .and_then(|v| v.trim().parse::<f64>().ok());
+    assert!(late.is_some_and(|runs| runs >= 7.0), "lateness of the seven checks that ran: {late:?}");
     // Built from this work tree: the commit is the one checked out.
     let head = std::process::Command::new("git").args(["rev-parse", "--short=12", "HEAD"]).output();
     if let Some(head) = head.ok().filter(|o| o.status.success()) {
