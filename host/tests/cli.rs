@@ -132,20 +132,40 @@ fn plugin_test_runs_one_plugin_with_config_overrides() {
     let bundled = vigil_host::bundled::BUNDLED.iter().find(|b| b.package == "check-scf-baseline").expect("bundled");
     std::fs::write(built.join("check_scf_baseline.wasm"), bundled.component).expect("write component");
 
-    let output = vigil()
-        .args(["plugin", "test"])
-        .arg(&built)
-        .args(["--config", "workbook=/etc/hostname"])
-        .output()
-        .expect("runs");
+    // `--set` as documented, and `--config`, the name older scripts use.
+    for flag in ["--set", "--config"] {
+        let output =
+            vigil().args(["plugin", "test"]).arg(&built).args([flag, "workbook=/etc/hostname"]).output().expect("runs");
+        assert!(output.status.success(), "{flag}: {}", String::from_utf8_lossy(&output.stderr));
+        let body: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+        assert_eq!(body["plugin"], "scf-baseline");
+        assert_eq!(body["result"]["status"], "degraded");
+        // The override reached the plugin, and the (empty) fs grant refused the file.
+        let detail = body["result"]["detail"].as_str().expect("detail");
+        assert!(detail.contains("cannot read /etc/hostname: fs: \"/etc/hostname\" is not granted"), "{flag}: {detail}");
+    }
     let _ = std::fs::remove_dir_all(&built);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let body: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
-    assert_eq!(body["plugin"], "scf-baseline");
-    assert_eq!(body["result"]["status"], "degraded");
-    // The override reached the plugin, and the (empty) fs grant refused the file.
-    let detail = body["result"]["detail"].as_str().expect("detail");
-    assert!(detail.contains("cannot read /etc/hostname: fs: \"/etc/hostname\" is not granted"), "{detail}");
+}
+
+/// `--log-level` wins over `RUST_LOG`, which wins over the default (a
+/// one-shot command's `warn`), as the README says.
+#[test]
+fn log_level_flag_wins_over_rust_log_which_wins_over_the_default() {
+    let stderr = |rust_log: Option<&str>, flag: Option<&str>| {
+        let mut command = vigil();
+        command.env_remove("RUST_LOG").args(["check", "--format", "json"]);
+        if let Some(filter) = rust_log {
+            command.env("RUST_LOG", filter);
+        }
+        if let Some(level) = flag {
+            command.args(["--log-level", level]);
+        }
+        String::from_utf8_lossy(&command.output().expect("runs").stderr).into_owned()
+    };
+    let info_lines = |text: &str| text.lines().filter(|l| l.contains(" INFO ")).count();
+    assert_eq!(info_lines(&stderr(None, None)), 0, "one-shot default is warn");
+    assert!(info_lines(&stderr(Some("info"), None)) > 0, "RUST_LOG=info shows info events");
+    assert_eq!(info_lines(&stderr(Some("info"), Some("error"))), 0, "--log-level error wins over RUST_LOG");
 }
 
 #[test]

@@ -41,7 +41,14 @@ pub fn execute(args: &DeployArgs) -> anyhow::Result<ExitCode> {
     copy_dir(&args.source, &staging)
         .with_context(|| format!("copying {} to {}", args.source.display(), staging.display()))?;
     let previous = loader::read_source(&target).ok().map(|old| old.manifest.version.to_string());
-    let swapped = if target.exists() { exchange(&staging, &target)? } else { false };
+    let replacing = target.exists();
+    let swapped = if replacing { exchange(&staging, &target)? } else { false };
+    if replacing && !swapped {
+        eprintln!(
+            "note: {} cannot exchange two names in one step; the old version was moved aside first, so for a moment there was no {name}",
+            args.plugins_dir.display()
+        );
+    }
     if swapped {
         // The staging directory now holds the old version.
         std::fs::remove_dir_all(&staging)

@@ -1,4 +1,5 @@
-//! The documentation runs. Every `sh` block of README.md, docs/plugins.md and docs/performance.md
+//! The documentation runs. Every `sh` block of README.md, docs/plugins.md,
+//! docs/performance.md and the examples' READMEs
 //! carries a directive in an HTML comment on the line above it (invisible
 //! where the Markdown is rendered):
 //!
@@ -23,7 +24,7 @@ use std::process::Command;
 
 use vigil_tests::services::skip_unless_installed;
 
-const DOCUMENTS: [&str; 3] = ["README.md", "docs/plugins.md", "docs/performance.md"];
+const DOCUMENTS: [&str; 4] = ["README.md", "docs/plugins.md", "docs/performance.md", "examples/python-check/README.md"];
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("repo root").to_path_buf()
