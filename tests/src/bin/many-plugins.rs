@@ -85,12 +85,14 @@ fn main() {
         .collect();
     runs.sort_by(f64::total_cmp);
     println!(
-        "scheduling:  {} runs in {window:?} ({planned:.1} planned per check; fewest {}, most {}); lateness p50 <= {}, p99 <= {}",
+        "scheduling:  {} runs in {window:?} ({planned:.1} planned per check; fewest {}, most {}); lateness p50 <= {}, p99 <= {}, max <= {} (CPU-slot wait included; 10% of the interval is {:?})",
         runs.iter().sum::<f64>(),
         runs.first().copied().unwrap_or_default(),
         runs.last().copied().unwrap_or_default(),
         bucket_quantile(&lateness, 0.5),
         bucket_quantile(&lateness, 0.99),
+        bucket_quantile(&lateness, 1.0),
+        interval / 10,
     );
     println!("CPU:         {:.0} % of one core for the daemon meanwhile", cpu * 100.0);
     println!(

@@ -273,3 +273,58 @@ fn the_daemon_watches_its_plugin_directory() {
     assert!(logs.contains("\"trigger\":\"SIGHUP\""), "SIGHUP did not reload:\n{logs}");
     assert!(logs.contains("\"trigger\":\"files changed\""), "{logs}");
 }
+
+/// Watchdogs are canaried too: a new version that traps when it evaluates
+/// is rejected and the running one kept; a good one evaluates once and
+/// dispatches nothing (here to a webhook that counts what it receives; the
+/// rule loops are off, so only the canary evaluates).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watchdogs_are_canaried_and_the_canary_dispatches_nothing() {
+    let received = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = Arc::clone(&received);
+    let hook = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move || {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async { "ok" }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, hook).await });
+
+    let dir = PluginDir::new();
+    let plugin_dir = dir.add(
+        "guard",
+        "watchdog",
+        fixtures::WATCHDOG_MISBEHAVE,
+        "interval = \"1h\"\n[grants]\ndispatch = [\"app.tasks.fixture.*\"]\n[config]\ntask = \"app.tasks.fixture.noop\"\n",
+    );
+    let text = format!(
+        "[watchdog]\nenabled = false\ntarget = \"webhook\"\nwebhook_url = \"http://{addr}/hook\"\nwebhook_retries = 0\n"
+    );
+    let mut daemon_config = DaemonConfig::parse(&text, "vigil.toml").expect("config");
+    daemon_config.bundled_plugins = false;
+    daemon_config.plugin_dirs = vec![dir.path().to_path_buf()];
+    daemon_config.origin.extra_plugin_dirs.clear();
+    let test = TestDaemon::start(daemon_config).await;
+    let daemon = &test.daemon;
+    let manifest = std::fs::read_to_string(plugin_dir.join("plugin.toml")).expect("manifest");
+
+    let upgrade = |version: &str, config: &str| {
+        let text = manifest.replace("version = \"0.0.1\"", &format!("version = \"{version}\"")) + config;
+        std::fs::write(plugin_dir.join("plugin.toml"), text).expect("write");
+    };
+    upgrade("0.0.2", "panic = true\n");
+    let report = reload(daemon).await;
+    let rejected = report.rejected.iter().find(|r| r.name == "guard").expect("rejected");
+    assert!(rejected.reason.contains("canary watchdog failed"), "{}", rejected.reason);
+    assert!(rejected.kept_previous && rejected.version == "0.0.2", "{rejected:?}");
+    assert_eq!(version(daemon, "guard"), "0.0.1");
+
+    upgrade("0.0.3", "");
+    let report = reload(daemon).await;
+    assert_eq!(report.replaced, ["guard"], "{report:?}");
+    assert_eq!(version(daemon, "guard"), "0.0.3");
+    assert_eq!(received.load(std::sync::atomic::Ordering::SeqCst), 0, "the canary dispatched");
+}
