@@ -10,7 +10,7 @@ use clap::Args;
 
 use super::DaemonArgs;
 use crate::daemon::Daemon;
-use crate::scrubber;
+use crate::scrubber::{self, follow};
 use crate::telemetry::rotate::RotatingFile;
 
 #[derive(Debug, Args)]
@@ -37,6 +37,10 @@ pub struct ScrubArgs {
     max_files: usize,
 }
 
+/// Bytes `vigil scrub` reads from stdin at once (at most: a pipe gives what
+/// it has).
+const READ_CHUNK: usize = 256 << 10;
+
 /// Scrub `input` into `output`: exactly one line out per line in. Whole
 /// lines are scrubbed in chunks of what has arrived (one interleaved scan
 /// per chunk), and output is flushed after each chunk, so a pipe from
@@ -47,6 +51,7 @@ pub fn filter(mut input: impl BufRead, mut output: impl Write, json: bool) -> st
         return filter_json(input, output);
     }
     let mut stream = scrubber::lines::Lines::new();
+    let mut scrub = |run: &str| scrubber::scrub_run(&mut stream, run);
     let mut pending: Vec<u8> = Vec::new();
     let mut lines = 0;
     loop {
@@ -57,20 +62,9 @@ pub fn filter(mut input: impl BufRead, mut output: impl Write, json: bool) -> st
         let taken = available.len();
         pending.extend_from_slice(available);
         input.consume(taken);
-        let Some(last) = pending.iter().rposition(|&b| b == b'\n') else { continue };
-        let text = String::from_utf8_lossy(&pending[..last]);
-        output.write_all(scrubber::scrub_run(&mut stream, &text).as_bytes())?;
-        output.write_all(b"\n")?;
-        lines += pending[..=last].iter().filter(|&&b| b == b'\n').count() as u64;
-        pending.drain(..=last);
-        output.flush()?;
+        lines += follow::write_lines(&mut pending, &mut output, &mut scrub)?;
     }
-    if !pending.is_empty() {
-        let text = String::from_utf8_lossy(&pending);
-        output.write_all(scrubber::scrub_run(&mut stream, &text).as_bytes())?;
-        output.write_all(b"\n")?;
-        lines += 1;
-    }
+    lines += follow::finish_partial(&mut pending, &mut output, &mut scrub)?;
     output.flush()?;
     Ok(lines)
 }
@@ -119,13 +113,18 @@ pub async fn execute(args: ScrubArgs) -> anyhow::Result<ExitCode> {
             });
             let mut stream = scrubber::lines::Lines::new();
             let scrub = move |run: &str| scrubber::scrub_run(&mut stream, run);
-            let lines = tokio::task::spawn_blocking(move || scrubber::follow::follow(&path, output, scrub, &stop))
+            let lines = tokio::task::spawn_blocking(move || follow::follow(&path, output, scrub, &stop))
                 .await?
                 .map_err(|err| anyhow::anyhow!("--follow: {err}"))?;
             tracing::info!(lines, "stopped following");
         }
         None => {
-            tokio::task::spawn_blocking(move || filter(std::io::stdin().lock(), output, json)).await??;
+            // Large reads: the scan of a chunk interleaves four cursors, and
+            // each chunk costs a write and a flush.
+            tokio::task::spawn_blocking(move || {
+                filter(std::io::BufReader::with_capacity(READ_CHUNK, std::io::stdin().lock()), output, json)
+            })
+            .await??;
         }
     }
     Ok(ExitCode::SUCCESS)

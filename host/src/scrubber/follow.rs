@@ -79,12 +79,12 @@ pub fn follow(
 }
 
 /// Write every complete line in `pending`, keeping the unfinished tail.
-fn write_lines(
+pub fn write_lines(
     pending: &mut Vec<u8>,
     output: &mut impl Write,
     scrub: &mut impl FnMut(&str) -> String,
 ) -> std::io::Result<u64> {
-    let Some(last) = pending.iter().rposition(|&b| b == b'\n') else { return Ok(0) };
+    let Some(last) = memchr::memrchr(b'\n', pending) else { return Ok(0) };
     let lines = write_run(&pending[..last], output, scrub)?;
     pending.drain(..=last);
     output.flush()?;
@@ -92,7 +92,7 @@ fn write_lines(
 }
 
 /// A file ended without a newline: its last line is still a line.
-fn finish_partial(
+pub fn finish_partial(
     pending: &mut Vec<u8>,
     output: &mut impl Write,
     scrub: &mut impl FnMut(&str) -> String,
@@ -108,10 +108,14 @@ fn finish_partial(
 
 /// Scrub and write a run of whole lines (without its final newline).
 fn write_run(run: &[u8], output: &mut impl Write, scrub: &mut impl FnMut(&str) -> String) -> std::io::Result<u64> {
-    let text = String::from_utf8_lossy(run);
+    // UTF-8 is checked at SIMD speed; invalid sequences become U+FFFD.
+    let text = match std::str::from_utf8(run) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(run),
+    };
     output.write_all(scrub(&text).as_bytes())?;
     output.write_all(b"\n")?;
-    Ok(run.iter().filter(|&&b| b == b'\n').count() as u64 + 1)
+    Ok(memchr::memchr_iter(b'\n', run).count() as u64 + 1)
 }
 
 #[cfg(test)]
