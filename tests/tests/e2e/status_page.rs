@@ -61,6 +61,18 @@ async fn row_status(client: &Client, check: &str) -> Option<String> {
     status.as_str().map(str::to_owned)
 }
 
+/// A vigil.toml in `dir` with the test's Redis, a short call timeout and
+/// `checks` running every second.
+fn redis_config(dir: &std::path::Path, redis: &RedisServer, checks: &[&str]) -> std::path::PathBuf {
+    let mut text = format!("[endpoints]\nredis_url = \"{}\"\ncall_timeout = \"300ms\"\n", redis.url());
+    for check in checks {
+        text.push_str(&format!("[plugins.{check}]\ninterval = \"1s\"\n"));
+    }
+    let config = dir.join("vigil.toml");
+    std::fs::write(&config, text).expect("config");
+    config
+}
+
 #[test]
 fn the_page_shows_every_check_and_follows_redis_going_down_without_a_reload() {
     if skip_unless_installed(&["chromium", "chromedriver", "redis-server"]) {
@@ -68,16 +80,7 @@ fn the_page_shows_every_check_and_follows_redis_going_down_without_a_reload() {
     }
     let mut redis = RedisServer::start();
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = dir.path().join("vigil.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[endpoints]\nredis_url = \"{}\"\ncall_timeout = \"300ms\"\n\
-             [plugins.cache-backend]\ninterval = \"1s\"\n[plugins.session-storage]\ninterval = \"1s\"\n",
-            redis.url()
-        ),
-    )
-    .expect("config");
+    let config = redis_config(dir.path(), &redis, &["cache-backend", "session-storage"]);
     let vigil = VigilProcess::start(&[], Some(&config), &[]);
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio");
     runtime.block_on(async {
@@ -187,15 +190,7 @@ fn the_event_stream_says_hello_then_each_transition() {
     }
     let mut redis = RedisServer::start();
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = dir.path().join("vigil.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[endpoints]\nredis_url = \"{}\"\ncall_timeout = \"300ms\"\n[plugins.cache-backend]\ninterval = \"1s\"\n",
-            redis.url()
-        ),
-    )
-    .expect("config");
+    let config = redis_config(dir.path(), &redis, &["cache-backend"]);
     let vigil = VigilProcess::start(&[], Some(&config), &[]);
     let mut stream = std::net::TcpStream::connect(vigil.addr).expect("connect");
     stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
