@@ -3,8 +3,8 @@
 //! handler served by the same process in the same run, as a ratio.
 //!
 //! Two more rows split the difference: the minimal handler behind Vigil's
-//! accept loop (its header-read timeout and connection cap), and Vigil's
-//! `/health/ready` behind `axum::serve`.
+//! accept loop (its connection watch and cap), and Vigil's `/health/ready`
+//! through the router behind `axum::serve` (without the probes' own path).
 //!
 //! `cargo bench -p vigil-host --bench http` (needs `wrk`; `VIGIL_BENCH_SECONDS`, default 10;
 //! `VIGIL_BENCH_ROUTES=ready` runs only the rows whose name holds `ready`).
@@ -73,12 +73,12 @@ fn main() {
         let limits = daemon.config.load().http.clone();
         let stop = tokio_util::sync::CancellationToken::new();
         let bare = || Router::new().route("/", get(|| async { "ok" }));
-        let serve = |listener, router| {
+        let serve = |listener, app: server::App| {
             let (limits, stop, metrics) = (limits.clone(), stop.clone(), Arc::clone(&daemon.metrics));
-            tokio::spawn(async move { server::serve(listener, router, stop, &limits, metrics).await })
+            tokio::spawn(async move { server::serve(listener, app, stop, &limits, metrics).await })
         };
-        serve(vigil, server::router(Arc::clone(&daemon)));
-        serve(minimal_limited, bare());
+        serve(vigil, server::app(Arc::clone(&daemon)));
+        serve(minimal_limited, bare().into());
         tokio::spawn(axum::serve(minimal, bare()).into_future());
         tokio::spawn(axum::serve(vigil_plain, server::router(Arc::clone(&daemon))).into_future());
         addrs
@@ -89,6 +89,7 @@ fn main() {
     // to a baseline measured once at the start would mostly measure drift.
     let routes = [
         ("/health/ready", format!("http://{vigil}/health/ready")),
+        ("/health/live", format!("http://{vigil}/health/live")),
         ("/health/status", format!("http://{vigil}/health/status")),
         ("/metrics", format!("http://{vigil}/metrics")),
         ("minimal, Vigil's loop", format!("http://{minimal_limited}/")),

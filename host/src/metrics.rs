@@ -74,6 +74,7 @@ pub struct Metrics {
     http: std::sync::Arc<http::HttpStats>,
     http_connections_open: IntGauge,
     http_connections_refused: prometheus::IntCounter,
+    http_connections_timed_out: prometheus::IntCounter,
     reload_duration: HistogramVec,
     config_reloads: IntCounterVec,
     check_lateness: prometheus::Histogram,
@@ -142,6 +143,11 @@ impl Metrics {
             "HTTP connections closed on accept because [http] max_connections were open.",
         ))?;
         registry.register(Box::new(http_connections_refused.clone()))?;
+        let http_connections_timed_out = prometheus::IntCounter::with_opts(opts(
+            "http_connections_timed_out_total",
+            "HTTP connections closed because no request head came within [http] header_read_timeout.",
+        ))?;
+        registry.register(Box::new(http_connections_timed_out.clone()))?;
         let reload_duration = histogram(
             "reload_duration_seconds",
             "Time from a plugin or configuration change to the swap.",
@@ -194,6 +200,7 @@ impl Metrics {
             http,
             http_connections_open,
             http_connections_refused,
+            http_connections_timed_out,
             reload_duration,
             config_reloads,
             check_lateness,
@@ -283,6 +290,12 @@ impl Metrics {
     /// A connection was refused: `[http] max_connections` were open.
     pub fn http_connection_refused(&self) {
         self.http_connections_refused.inc();
+    }
+
+    /// `count` connections were closed: idle or half-sent for longer than
+    /// `[http] header_read_timeout`.
+    pub fn http_connections_timed_out(&self, count: u64) {
+        self.http_connections_timed_out.inc_by(count);
     }
 
     /// A connection was accepted.

@@ -11,8 +11,10 @@ mod health;
 mod health_json;
 mod listen;
 mod page;
+mod probe;
 mod query;
 mod track;
+mod watch;
 
 use std::sync::Arc;
 
@@ -24,9 +26,16 @@ use axum::{Json, Router};
 use serde_json::json;
 
 pub use health::{LIVENESS_GRACE, worst};
-pub use listen::serve;
+pub use listen::{App, serve};
+pub use probe::Probes;
 
 use crate::daemon::Daemon;
+
+/// The application: its routes, and the plain probes answered before
+/// routing.
+pub fn app(daemon: Arc<Daemon>) -> App {
+    App::new(router(Arc::clone(&daemon)), Probes::new(daemon))
+}
 
 /// The application's routes, including `/metrics`.
 pub fn router(daemon: Arc<Daemon>) -> Router {

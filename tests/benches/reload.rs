@@ -101,9 +101,9 @@ fn main() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (limits, metrics) = (daemon.config.load().http.clone(), Arc::clone(&daemon.metrics));
-        let router = vigil_host::server::router(Arc::clone(&daemon));
+        let app = vigil_host::server::app(Arc::clone(&daemon));
         let stop = shutdown.clone();
-        tokio::spawn(async move { vigil_host::server::serve(listener, router, stop, &limits, metrics).await });
+        tokio::spawn(async move { vigil_host::server::serve(listener, app, stop, &limits, metrics).await });
 
         // Phase 1: load only.
         let stop = Arc::new(AtomicBool::new(false));

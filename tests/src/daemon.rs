@@ -29,10 +29,10 @@ impl TestDaemon {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let stop = shutdown.clone();
-        let router = server::router(Arc::clone(&daemon));
+        let app = server::app(Arc::clone(&daemon));
         let (limits, metrics) = (daemon.config.load().http.clone(), Arc::clone(&daemon.metrics));
         tokio::spawn(async move {
-            let _ = server::serve(listener, router, stop, &limits, metrics).await;
+            let _ = server::serve(listener, app, stop, &limits, metrics).await;
         });
         Self { daemon, addr, shutdown }
     }

@@ -87,7 +87,7 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
 
     let limits = daemon.config.load().http.clone();
-    server::serve(listener, server::router(daemon.clone()), shutdown.clone(), &limits, Arc::clone(&daemon.metrics))
+    server::serve(listener, server::app(daemon.clone()), shutdown.clone(), &limits, Arc::clone(&daemon.metrics))
         .await
         .context("HTTP server failed")?;
 

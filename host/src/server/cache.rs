@@ -12,7 +12,7 @@ use arc_swap::ArcSwapOption;
 use axum::body::Bytes;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 /// Bodies shorter than this are copied into each response rather than shared.
@@ -35,15 +35,21 @@ impl<S: Send + Sync> FromRequestParts<S> for Conditions {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let headers = &parts.headers;
-        Ok(Self {
+        Ok(Self::of(&parts.headers))
+    }
+}
+
+impl Conditions {
+    /// The conditions `headers` state.
+    pub fn of(headers: &HeaderMap) -> Self {
+        Self {
             if_none_match: headers.get_all(header::IF_NONE_MATCH).iter().cloned().collect(),
             health_json: headers
                 .get_all(header::ACCEPT)
                 .iter()
                 .filter_map(|value| value.to_str().ok())
                 .any(|accept| accept.contains("application/health+json")),
-        })
+        }
     }
 }
 

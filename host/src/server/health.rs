@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::json;
@@ -24,13 +24,19 @@ use crate::scheduler::HEARTBEAT;
 pub const LIVENESS_GRACE: Duration = Duration::from_secs(10 * HEARTBEAT.as_secs());
 
 pub async fn live(State(daemon): State<Arc<Daemon>>) -> Response {
+    live_answer(&daemon)
+}
+
+/// Liveness: the scheduler's heartbeat is recent.
+pub fn live_answer(daemon: &Daemon) -> Response {
     match daemon.heartbeat.age() {
         Some(age) if age > LIVENESS_GRACE => (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(json!({ "status": "fail", "detail": format!("scheduler stalled for {}s", age.as_secs()) })),
         )
             .into_response(),
-        Some(_) => Json(json!({ "status": "pass" })).into_response(),
+        // What `Json(json!({ "status": "pass" }))` writes, without building it.
+        Some(_) => ([(header::CONTENT_TYPE, HeaderValue::from_static(JSON))], r#"{"status":"pass"}"#).into_response(),
         None => Json(json!({ "status": "pass", "detail": "starting" })).into_response(),
     }
 }
@@ -111,16 +117,20 @@ pub async fn ready(
 ) -> Result<Response, ApiError> {
     let query = ReadyQuery::parse(raw.as_deref())?;
     if query.exclude.is_empty() {
-        // Without exclusions the body is shared until something changes.
-        return Ok(daemon
-            .probes
-            .respond(Key::Ready { verbose: query.verbose }, &conditions, || ready_body(&daemon, &query)));
+        return Ok(ready_answer(&daemon, query.verbose, &conditions));
     }
     let checks = checks(&daemon);
     if let Some(unknown) = query.exclude.iter().find(|name| !checks.iter().any(|p| p.name() == name.as_str())) {
         return Err(ApiError::bad_request(format!("exclude: no check named {unknown:?}")));
     }
     Ok(ready_body(&daemon, &query).respond(&conditions))
+}
+
+/// Readiness over every critical check. The body is built once per change
+/// and shared until the next.
+pub fn ready_answer(daemon: &Daemon, verbose: bool, conditions: &Conditions) -> Response {
+    let query = ReadyQuery { verbose, exclude: Vec::new() };
+    daemon.probes.respond(Key::Ready { verbose }, conditions, || ready_body(daemon, &query))
 }
 
 /// Readiness over the critical checks not excluded.

@@ -45,6 +45,10 @@ async fn live_exposition_passes_promtool_without_findings() {
     let dir = PluginDir::new();
     let daemon = busy_daemon(&dir).await;
     daemon.request("/health/ready?verbose", &[]).await;
+    // Plain probes are answered before routing (`server::Probes`), and
+    // counted under the same labels as routed requests.
+    daemon.request("/health/ready", &[]).await;
+    daemon.request("/health/live", &[]).await;
     daemon.request("/no/such/page", &[]).await;
     let exposition = scrape(&daemon).await;
 
@@ -68,7 +72,8 @@ async fn live_exposition_passes_promtool_without_findings() {
         "vigil_plugins_loaded{kind=\"index-profile\"} 1",
         "vigil_plugins_loaded{kind=\"scrubber\"} 4",
         "vigil_scrubber_redactions_total{rule=\"aws-access-key-id\"} ",
-        "vigil_http_requests_total{method=\"GET\",route=\"/health/ready\",status=\"503\"} 1",
+        "vigil_http_requests_total{method=\"GET\",route=\"/health/ready\",status=\"503\"} 2",
+        "vigil_http_requests_total{method=\"GET\",route=\"/health/live\",status=\"200\"} 1",
         "vigil_http_requests_total{method=\"GET\",route=\"unmatched\",status=\"404\"} 1",
         "vigil_check_duration_seconds_bucket{check=\"database\",le=",
         "vigil_process_resident_memory_bytes ",

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use axum::body::Body;
+use axum::body::HttpBody as _;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
@@ -272,4 +273,61 @@ async fn probe_bodies_follow_state_changes_and_answer_if_none_match() {
     assert!(body.contains("\"runs\":1"), "{body}");
     let (_, metrics_tag, _) = request("/metrics", None).await;
     assert!(metrics_tag.is_some(), "/metrics has no ETag");
+}
+
+/// Plain probes (`GET /health/ready`, `GET /health/live`, no query) are
+/// answered before routing; the answer is the router's, byte for byte,
+/// header for header, in every state; anything else goes to the router.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probes_answered_before_routing_are_the_routers_answers() {
+    let dir = PluginDir::new();
+    dir.misbehaving("flappy", "ok", "2s", "critical = true");
+    let daemon = daemon_with(&dir).await;
+    let probes = server::Probes::new(Arc::clone(&daemon));
+    let request = |uri: &str, etag: Option<&str>| {
+        let mut builder = Request::get(uri);
+        if let Some(etag) = etag {
+            builder = builder.header("if-none-match", etag);
+        }
+        builder.body(Body::empty()).expect("request")
+    };
+    // The router sets `content-length` from the body's exact size; hyper
+    // does the same when it writes an answer without one.
+    let parts = |response: axum::response::Response| async move {
+        let (head, body) = response.into_parts();
+        assert!(body.size_hint().exact().is_some(), "a probe body of unknown length");
+        let mut headers: Vec<(String, String)> = head
+            .headers
+            .iter()
+            .filter(|(name, _)| *name != "content-length")
+            .map(|(name, value)| (name.to_string(), value.to_str().unwrap_or("?").to_owned()))
+            .collect();
+        headers.sort();
+        (head.status, headers, body.collect().await.expect("body").to_bytes())
+    };
+    for run in [false, true] {
+        if run {
+            for plugin in daemon.plugins.load().plugins.iter() {
+                scheduler::run_once(plugin, &daemon.results).await;
+            }
+        }
+        for uri in ["/health/ready", "/health/live"] {
+            let routed = server::router(Arc::clone(&daemon)).oneshot(request(uri, None)).await.expect("infallible");
+            let tag = routed.headers().get("etag").and_then(|v| v.to_str().ok()).map(str::to_owned);
+            let routed = parts(routed).await;
+            let direct = probes.answer(&request(uri, None)).unwrap_or_else(|| panic!("{uri} was not answered"));
+            assert_eq!(parts(direct).await, routed, "{uri} after a run: {run}");
+            if let Some(tag) = tag {
+                let direct = probes.answer(&request(uri, Some(&tag))).expect("answered");
+                assert_eq!(direct.status(), StatusCode::NOT_MODIFIED, "{uri}");
+            }
+        }
+        let ready = probes.answer(&request("/health/ready", None)).expect("answered");
+        assert_eq!(ready.status(), if run { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE });
+    }
+    for uri in ["/health/ready?verbose", "/health/ready/flappy", "/health/status", "/health/ready/", "/metrics"] {
+        assert!(probes.answer(&request(uri, None)).is_none(), "{uri} was answered before routing");
+    }
+    let head = Request::head("/health/ready").body(Body::empty()).expect("request");
+    assert!(probes.answer(&head).is_none(), "HEAD was answered before routing");
 }

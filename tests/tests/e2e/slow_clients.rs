@@ -71,6 +71,63 @@ fn half_sent_requests_cannot_hold_the_probe_port() {
     wait_until(Duration::from_secs(10), "the open-connections gauge to count only the scrape", || {
         gauge(&runtime, &vigil, "vigil_http_connections_open") == Some(1.0)
     });
+    let timed_out = gauge(&runtime, &vigil, "vigil_http_connections_timed_out_total");
+    assert!(timed_out.is_some_and(|n| n >= count as f64), "{timed_out:?} of {count} counted as timed out");
+    vigil.stop();
+}
+
+/// Read from `stream` until what was read holds `needle`.
+fn read_until(stream: &mut TcpStream, needle: &str) -> String {
+    let mut text = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while !String::from_utf8_lossy(&text).contains(needle) {
+        match stream.read(&mut chunk) {
+            Ok(0) | Err(_) => panic!("closed before {needle:?}: {}", String::from_utf8_lossy(&text)),
+            Ok(n) => text.extend_from_slice(&chunk[..n]),
+        }
+    }
+    String::from_utf8_lossy(&text).into_owned()
+}
+
+/// The timeout counts from the end of a connection's last answer: a
+/// kept-alive connection left idle is closed, an answer still being sent
+/// (the event stream) is not cut however long it lasts.
+#[test]
+fn idle_connections_are_closed_and_event_streams_are_not() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = config(dir.path(), "header_read_timeout = \"1s\"");
+    let vigil = VigilProcess::start(&[], Some(&config), &[]);
+
+    let mut events = TcpStream::connect(vigil.addr).expect("connect");
+    events.write_all(b"GET /health/events HTTP/1.1\r\nHost: vigil\r\n\r\n").expect("request");
+    read_until(&mut events, "event: hello");
+    let mut idle = TcpStream::connect(vigil.addr).expect("connect");
+    idle.write_all(b"GET /health/live HTTP/1.1\r\nHost: vigil\r\n\r\n").expect("request");
+    read_until(&mut idle, "\"pass\"");
+
+    let answered = Instant::now();
+    idle.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
+    assert!(closed(&mut idle), "the idle connection was kept open");
+    let after = answered.elapsed();
+    assert!(after >= Duration::from_secs(1), "closed {after:?} after its answer, before the timeout");
+
+    // The stream has outlived the timeout; it stays open for three more.
+    events.set_read_timeout(Some(Duration::from_secs(3))).expect("timeout");
+    let mut chunk = [0u8; 4096];
+    loop {
+        match events.read(&mut chunk) {
+            Ok(0) => panic!("the event stream was closed"),
+            Ok(_) => continue,
+            Err(err) => {
+                assert!(matches!(err.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut), "{err}");
+                break;
+            }
+        }
+    }
+    // Only the idle connection timed out (hyper would keep writing a stream
+    // whose reads ended, so the count is what shows it was left alone).
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio");
+    assert_eq!(gauge(&runtime, &vigil, "vigil_http_connections_timed_out_total"), Some(1.0));
     vigil.stop();
 }
 
