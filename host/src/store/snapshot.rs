@@ -12,6 +12,7 @@
 //! lookup. Queries run on a blocking thread.
 
 mod memo;
+mod prefilter;
 mod projected;
 mod queries;
 
@@ -42,6 +43,8 @@ pub struct Snapshot {
     dir: PathBuf,
     cache: Mutex<Cache>,
     memo: memo::Memo,
+    /// Files larger than this are streamed ([`CACHE_LIMIT`]).
+    stream_above: u64,
 }
 
 impl Snapshot {
@@ -50,7 +53,18 @@ impl Snapshot {
         if !dir.is_dir() {
             return Err(StoreError::Backend(format!("snapshot directory {} does not exist", dir.display())));
         }
-        Ok(Self { dir: dir.to_path_buf(), cache: Mutex::new(HashMap::new()), memo: memo::Memo::default() })
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            cache: Mutex::new(HashMap::new()),
+            memo: memo::Memo::default(),
+            stream_above: CACHE_LIMIT,
+        })
+    }
+
+    /// Open `dir`, streaming files larger than `bytes` rather than the
+    /// default [`CACHE_LIMIT`] (tests run the streamed path on small files).
+    pub fn open_streaming_above(dir: &Path, bytes: u64) -> StoreResult<Self> {
+        Ok(Self { stream_above: bytes, ..Self::open(dir)? })
     }
 
     /// The directory.
@@ -93,11 +107,26 @@ impl Snapshot {
         fields: Option<&std::collections::BTreeSet<String>>,
         consume: impl FnOnce(&mut dyn Iterator<Item = Cow<'_, Document>>) -> T,
     ) -> StoreResult<T> {
+        self.scan_matching(collection, fields, None, consume)
+    }
+
+    /// [`Snapshot::scan_fields`] for a consumer that keeps only documents
+    /// matching `filter`: a streamed line that cannot match it is not parsed,
+    /// and stands as an empty document (which does not match it either), so
+    /// positions stay those of the file.
+    pub fn scan_matching<T>(
+        &self,
+        collection: &str,
+        fields: Option<&std::collections::BTreeSet<String>>,
+        filter: Option<&Document>,
+        consume: impl FnOnce(&mut dyn Iterator<Item = Cow<'_, Document>>) -> T,
+    ) -> StoreResult<T> {
         let Some(path) = self.file(collection)? else { return Ok(consume(&mut std::iter::empty())) };
         let meta = std::fs::metadata(&path).map_err(|err| io_error(&path, &err))?;
-        if meta.len() > CACHE_LIMIT {
+        if meta.len() > self.stream_above {
             let mut lines = Lines::open(&path)?;
             lines.fields = fields.cloned();
+            lines.prefilter = filter.and_then(prefilter::Prefilter::of);
             let answer = consume(&mut lines.by_ref().map(Cow::Owned));
             return match lines.error {
                 Some(err) => Err(err),
@@ -127,7 +156,7 @@ impl Snapshot {
     ) -> StoreResult<HashMap<usize, Document>> {
         let Some(path) = self.file(collection)? else { return Ok(HashMap::new()) };
         let meta = std::fs::metadata(&path).map_err(|err| io_error(&path, &err))?;
-        if meta.len() <= CACHE_LIMIT {
+        if meta.len() <= self.stream_above {
             return self.scan(collection, |docs| {
                 docs.enumerate().filter(|(i, _)| positions.contains(i)).map(|(i, d)| (i, d.into_owned())).collect()
             });
@@ -186,6 +215,8 @@ struct Lines {
     error: Option<StoreError>,
     /// Parse these top-level fields only (`None`: all).
     fields: Option<std::collections::BTreeSet<String>>,
+    /// Lines it rules out are not parsed: each stands as an empty document.
+    prefilter: Option<prefilter::Prefilter>,
 }
 
 impl Lines {
@@ -201,7 +232,15 @@ impl Lines {
                 CACHE_LIMIT >> 20
             ))
         });
-        Ok(Self { reader, path: path.to_path_buf(), line: String::new(), number: 0, error, fields: None })
+        Ok(Self {
+            reader,
+            path: path.to_path_buf(),
+            line: String::new(),
+            number: 0,
+            error,
+            fields: None,
+            prefilter: None,
+        })
     }
 }
 
@@ -216,6 +255,9 @@ impl Iterator for Lines {
                 Ok(0) => return None,
                 Err(err) => self.error = Some(io_error(&self.path, &err)),
                 Ok(_) if self.line.trim().is_empty() => {}
+                Ok(_) if self.prefilter.as_ref().is_some_and(|p| !p.may_match(self.line.as_bytes())) => {
+                    return Some(Document::new());
+                }
                 Ok(_) => match match &self.fields {
                     Some(fields) => projected::parse_line(&self.line, fields, &self.path, self.number),
                     None => parse_line(&self.line, &self.path, self.number),

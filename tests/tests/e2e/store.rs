@@ -4,7 +4,7 @@
 
 use mongodb::bson::{Bson, Document};
 use serde_json::Value;
-use vigil_host::store::snapshot::{Snapshot, SnapshotStore};
+use vigil_host::store::snapshot::{self, Snapshot, SnapshotStore};
 use vigil_host::store::{DocumentStore, FindQuery, order};
 
 const COLLECTION: &str = "inventory.items";
@@ -23,11 +23,18 @@ fn document(value: &Value) -> Document {
 
 /// The table's documents as a mongoexport file (one document per line).
 fn store(table: &Value) -> (tempfile::TempDir, SnapshotStore) {
+    store_streaming_above(table, snapshot::CACHE_LIMIT)
+}
+
+/// [`store`], streaming files larger than `bytes` (0: every file, the path
+/// large exports take: fields parsed on demand, lines that cannot match
+/// skipped unparsed).
+fn store_streaming_above(table: &Value, bytes: u64) -> (tempfile::TempDir, SnapshotStore) {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::create_dir(dir.path().join("inventory")).expect("db dir");
     let lines: Vec<String> = table["documents"].as_array().expect("documents").iter().map(Value::to_string).collect();
     std::fs::write(dir.path().join("inventory/items.json"), lines.join("\n") + "\n").expect("export");
-    let snapshot = Snapshot::open(dir.path()).expect("snapshot");
+    let snapshot = Snapshot::open_streaming_above(dir.path(), bytes).expect("snapshot");
     (dir, SnapshotStore(std::sync::Arc::new(snapshot)))
 }
 
@@ -42,9 +49,15 @@ fn expected_ids(value: &Value) -> Vec<i64> {
 #[tokio::test]
 async fn filters_match_what_mongodb_documents() {
     let table = table();
-    let (_dir, store) = store(&table);
+    for limit in [snapshot::CACHE_LIMIT, 0] {
+        filters_match(&table, limit).await;
+    }
+}
+
+async fn filters_match(table: &Value, stream_above: u64) {
+    let (_dir, store) = store_streaming_above(table, stream_above);
     for case in table["cases"].as_array().expect("cases") {
-        let name = case["name"].as_str().expect("name");
+        let name = &format!("{} (files over {stream_above} bytes streamed)", case["name"].as_str().expect("name"));
         let query = FindQuery { filter: document(&case["filter"]), ..FindQuery::default() };
         let found = store.find(COLLECTION, query).await;
         if let Some(operator) = case["error"].as_str() {

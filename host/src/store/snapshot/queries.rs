@@ -168,8 +168,9 @@ impl DocumentStore for SnapshotStore {
             let query = format!("count|{collection}|{}", text(&filter));
             let counted = snapshot.memo.get_or_compute(query, vec![snapshot.version(&collection)?], || {
                 let fields = fields_of(&compiled, &[]);
-                snapshot
-                    .scan_fields(&collection, Some(&fields), |docs| docs.filter(|d| compiled.matches(d)).count() as u64)
+                snapshot.scan_matching(&collection, Some(&fields), Some(&filter), |docs| {
+                    docs.filter(|d| compiled.matches(d)).count() as u64
+                })
             })?;
             Ok(*counted)
         })
@@ -180,7 +181,7 @@ impl DocumentStore for SnapshotStore {
         self.0.blocking(move |snapshot| {
             let fields = find_fields(&query)?;
             let finder = Finder::new(&query)?;
-            snapshot.scan_fields(&collection, fields.as_ref(), |docs| finder.run(docs))
+            snapshot.scan_matching(&collection, fields.as_ref(), Some(&query.filter), |docs| finder.run(docs))
         })
     }
 
