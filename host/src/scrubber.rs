@@ -3,6 +3,7 @@
 //! line passes through it (see [`crate::telemetry`]), and swapped whole when
 //! the plugin set changes.
 
+mod annotated;
 mod assign;
 pub mod engine;
 pub mod follow;

@@ -12,10 +12,14 @@
 //!   such line is redacted: its quoted string, or the line's only word after
 //!   a protocol marker (`C:`, `~>`, `>`). Marker-only lines (`S: +`) and
 //!   blank lines are passed over; a line of several words ends the carry.
+//! - A value shown under the line that names it, in a traceback
+//!   ([`super::annotated`]): the last indented line is kept as the source
+//!   line the annotations below it point into.
 
 use std::borrow::Cow;
 use std::ops::Range;
 
+use super::annotated;
 use super::engine::{Carry, Engine, Redaction};
 use super::prefilter::Occurrence;
 
@@ -25,6 +29,9 @@ use super::prefilter::Occurrence;
 pub struct Lines {
     in_private_key: bool,
     carry: Option<Carry>,
+    /// The last indented line that was not an annotation (empty after a
+    /// line that is not indented).
+    source: String,
 }
 
 /// What a line after an announcement holds.
@@ -68,6 +75,9 @@ impl Lines {
                 Carried::Nothing => return (Cow::Borrowed(line), Vec::new()),
                 Carried::Other => self.carry = None,
             }
+        }
+        if let Some(annotated) = self.annotated(engine, line) {
+            return annotated;
         }
         let Some(rule) = engine.private_key_rule() else { return self.scrub_noting_carry(engine, line, scanned) };
         if self.in_private_key {
@@ -123,7 +133,9 @@ impl Lines {
                 next += 1;
             }
             let mine: &[Occurrence] = &occurrences[first..next];
-            if self.in_private_key || self.carry.is_some() {
+            if let Some((out, redactions)) = self.annotated(engine, line) {
+                emit(&out, &redactions);
+            } else if self.in_private_key || self.carry.is_some() {
                 let (out, redactions) = self.scrub_line(engine, line, Some((mine, offset)));
                 emit(&out, &redactions);
             } else if mine.is_empty() {
@@ -137,6 +149,44 @@ impl Lines {
             }
             offset = end + 1;
         }
+    }
+
+    /// An annotation line of a traceback, scrubbed with its value read as
+    /// assigned to the name it points at; `None` for any other line (an
+    /// indented one is kept as the source line).
+    fn annotated<'a>(&mut self, engine: &Engine, line: &'a str) -> Option<(Cow<'a, str>, Vec<Redaction>)> {
+        if !line.starts_with([' ', '\t']) {
+            if !self.source.is_empty() {
+                self.source.clear();
+            }
+            return None;
+        }
+        let Some((column, value)) = annotated::annotation(line) else {
+            self.source.clear();
+            self.source.push_str(line);
+            return None;
+        };
+        let name = annotated::name_at(&self.source, column)?;
+        let (out, found) = engine.scrub(line);
+        if !found.is_empty() {
+            return Some((out, found));
+        }
+        let shown = format!("{name} = {}", &line[value.clone()]);
+        let offset = name.len() + 3;
+        let (_, read) = engine.scrub(&shown);
+        let mapped: Vec<Redaction> = read
+            .into_iter()
+            .filter(|r| r.start >= offset)
+            .map(|r| Redaction {
+                rule: r.rule,
+                start: r.start - offset + value.start,
+                end: r.end - offset + value.start,
+            })
+            .collect();
+        if mapped.is_empty() {
+            return Some((out, found));
+        }
+        Some((engine.apply(line, &mapped), mapped))
     }
 
     /// A `-----BEGIN … PRIVATE KEY-----` without its end opens a block.

@@ -154,6 +154,41 @@ fn a_multi_line_private_key_loses_every_line() {
     assert_eq!(out.last().map(String::as_str), Some("next"));
 }
 
+/// loguru's `diagnose` traceback shows each value under the line that
+/// names it: the value of `password` is read as assigned to it (line by
+/// line and in one text), the values of `user` and the URL stay.
+#[test]
+fn a_traceback_value_shown_under_its_name_is_redacted() {
+    let engine = engine();
+    let text = [
+        "Traceback (most recent call last):",
+        "> File \"/app/worker.py\", line 17, in run",
+        "    client = Client(base_url, token, timeout=30)",
+        "           │      └ 'https://search.internal:9200'",
+        "           └ <class 'search.client.Client'>",
+        "  File \"/app/client.py\", line 25, in __init__",
+        "    self._login(user, self._password)",
+        "                │     └ 'ZusPGuEnQlWiaZuSqCrNfTgIIxQhtJ3v'",
+        "                └ 'deploy'",
+        "  File \"/app/client.py\", line 31, in _login",
+        "    |   -> 'lowercase-words-and-more-words'",
+        "PermissionError: login rejected",
+    ]
+    .join("\n");
+    let mut by_line = Lines::new();
+    let lines: Vec<String> = text.lines().map(|l| by_line.scrub(&engine, l).0.into_owned()).collect();
+    let mut whole = Vec::new();
+    Lines::new().scrub_text(&engine, &text, |line, _| whole.push(line.to_owned()));
+    assert_eq!(lines, whole, "line by line and in one text differ");
+    let out = lines.join("\n");
+    assert!(!out.contains("ZusPGuEnQlWiaZuSqCrNfTgIIxQhtJ3v"), "{out}");
+    for kept in ["'deploy'", "'https://search.internal:9200'", "<class 'search.client.Client'>"] {
+        assert!(out.contains(kept), "{kept} lost:\n{out}");
+    }
+    // An annotation whose source line is not the one above it is left alone.
+    assert!(out.contains("'lowercase-words-and-more-words'"), "{out}");
+}
+
 fn secret() -> impl Strategy<Value = String> {
     prop_oneof![
         "AKIA[A-Z0-9]{16}",

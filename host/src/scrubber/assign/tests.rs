@@ -248,4 +248,7 @@ fn references_templates_and_masks_stay() {
     redacts("Found credentials from IAM Role: inventory-ec2-role", &[]);
     redacts("> set-cookie: AWSALB=FPJFtADai1KishITJefd5Jrq2JFNrvgO6V72; Path=/", &[]);
     redacts("gcloud secrets versions access latest --secret=api-token --project=acme", &[]);
+    // BuildKit secret and mount specs name a source.
+    redacts("+ docker build --secret id=gh_token,env=GH_TOKEN -t app:latest .", &[]);
+    redacts("RUN --mount=type=secret,id=npmrc,target=/root/.npmrc npm ci", &[]);
 }

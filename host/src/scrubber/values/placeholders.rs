@@ -49,7 +49,35 @@ pub fn is_placeholder(value: &[u8]) -> bool {
     if value.len() >= 2 && bracketed {
         return true;
     }
-    is_mask(value) || is_marker_word(value) || is_escaped_marker(value)
+    is_mask(value) || is_marker_word(value) || is_escaped_marker(value) || is_secret_spec(value)
+}
+
+/// A BuildKit secret or mount spec names where a secret comes from, not
+/// the secret: `id=gh_token,env=GH_TOKEN` (`docker build --secret`),
+/// `id=npmrc,src=/run/npmrc`, `type=secret,id=aws,target=/root/.aws`.
+fn is_secret_spec(value: &[u8]) -> bool {
+    const KEYS: [&[u8]; 13] = [
+        b"id",
+        b"type",
+        b"src",
+        b"source",
+        b"env",
+        b"target",
+        b"dst",
+        b"destination",
+        b"required",
+        b"mode",
+        b"uid",
+        b"gid",
+        b"readonly",
+    ];
+    let mut pairs = value.split(|b| *b == b',');
+    let key_of = |pair: &[u8]| pair.iter().position(|b| *b == b'=').map(|at| pair[..at].to_vec());
+    match pairs.next().and_then(key_of) {
+        Some(first) if first == b"id" || first == b"type" => {}
+        _ => return false,
+    }
+    value.split(|b| *b == b',').all(|pair| key_of(pair).is_some_and(|key| KEYS.contains(&key.as_slice())))
 }
 
 /// Template syntaxes of config tools and CI systems that a value is
