@@ -187,6 +187,11 @@ fn introduced(line: &[u8], at: usize) -> Option<usize> {
             }
             _ => {}
         }
+        // A struct or object opens (`Credentials { client_id: "x" }`): its
+        // fields are keys of their own, judged by their own names.
+        if word.starts_with(b"{") {
+            return None;
+        }
         // A sentence ends at a quote or a separator (`'token x', 'Next': ...`).
         let new_value_next = line.len() >= after + 9 && line[after..after + 9].eq_ignore_ascii_case(b"new value");
         if word.iter().any(|b| matches!(b, b'"' | b'\'' | b'\\'))

@@ -251,4 +251,7 @@ fn references_templates_and_masks_stay() {
     // BuildKit secret and mount specs name a source.
     redacts("+ docker build --secret id=gh_token,env=GH_TOKEN -t app:latest .", &[]);
     redacts("RUN --mount=type=secret,id=npmrc,target=/root/.npmrc npm ci", &[]);
+    // A struct after a secret word: its fields are judged by their names.
+    redacts(r#"Credentials { client_id: "scheduler-staging", pool_size: "50" }"#, &[]);
+    redacts(r#"Credentials { user: "bob", password: "Xk9#mQ2$vL8pZ4" }"#, &["Xk9#mQ2$vL8pZ4"]);
 }

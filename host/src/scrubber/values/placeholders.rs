@@ -71,13 +71,23 @@ fn is_secret_spec(value: &[u8]) -> bool {
         b"gid",
         b"readonly",
     ];
-    let mut pairs = value.split(|b| *b == b',');
     let key_of = |pair: &[u8]| pair.iter().position(|b| *b == b'=').map(|at| pair[..at].to_vec());
-    match pairs.next().and_then(key_of) {
-        Some(first) if first == b"id" || first == b"type" => {}
-        _ => return false,
+    let mut pairs = value.split(|b| *b == b',');
+    let first = pairs.next().unwrap_or_default();
+    let rest: Vec<Option<Vec<u8>>> = pairs.map(key_of).collect();
+    let known = |key: &Option<Vec<u8>>| key.as_ref().is_some_and(|key| KEYS.contains(&key.as_slice()));
+    match key_of(first) {
+        Some(key) if key == b"id" || key == b"type" => rest.iter().all(known),
+        // `--secret id=gh_token,env=GH_TOKEN` read with `secret id` as the
+        // key leaves `gh_token,env=GH_TOKEN`: a name, then where from.
+        None => {
+            !rest.is_empty()
+                && rest.iter().all(known)
+                && rest.iter().flatten().any(|key| [&b"env"[..], b"src", b"source"].contains(&key.as_slice()))
+                && crate::scrubber::values::placeholders::reads_like_name(first)
+        }
+        Some(_) => false,
     }
-    value.split(|b| *b == b',').all(|pair| key_of(pair).is_some_and(|key| KEYS.contains(&key.as_slice())))
 }
 
 /// Template syntaxes of config tools and CI systems that a value is
