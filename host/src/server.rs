@@ -25,6 +25,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
 
+pub use events::MAX_STREAMS as MAX_EVENT_STREAMS;
 pub use health::{LIVENESS_GRACE, worst};
 pub use listen::{App, serve};
 pub use probe::Probes;

@@ -87,7 +87,8 @@ impl Body {
     }
 
     /// The response to a request with `headers`: `304` when its
-    /// `If-None-Match` names this body, the body otherwise.
+    /// `If-None-Match` names this body and the body is a success, the body
+    /// otherwise.
     ///
     /// A body shared by every request would be cloned by bumping one
     /// reference count from both cores on every request, which costs more
@@ -95,7 +96,10 @@ impl Body {
     pub fn respond(&self, conditions: &Conditions) -> Response {
         let content_type = HeaderValue::from_static(self.content_type);
         let etag = HeaderValue::from_bytes(self.etag.as_bytes()).unwrap_or_else(|_| self.etag.clone());
-        if matches_etag(conditions, &self.etag) {
+        // Preconditions apply to answers that would be 2xx (RFC 9110,
+        // 13.2.1): a 503 "not ready" must never turn into a 304, which
+        // probes count as healthy.
+        if self.status.is_success() && matches_etag(conditions, &self.etag) {
             return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
         }
         let bytes =

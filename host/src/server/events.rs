@@ -15,12 +15,14 @@ use std::convert::Infallible;
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
+use axum::Json;
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::{Stream, StreamExt as _};
 use serde_json::{Value, json};
-use tokio::sync::broadcast;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast};
 
 use crate::daemon::Daemon;
 
@@ -36,10 +38,21 @@ pub struct Change {
     pub data: Value,
 }
 
+/// Event streams open at once; one more is refused with 503. (A stream is an
+/// answer in progress, which the connection watch never cuts, so without a
+/// cap streams could hold every connection slot.)
+pub const MAX_STREAMS: usize = 64;
+
 /// The daemon's event channel.
-#[derive(Default)]
 pub struct Hub {
     sender: OnceLock<broadcast::Sender<Change>>,
+    streams: Arc<Semaphore>,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Self { sender: OnceLock::new(), streams: Arc::new(Semaphore::new(MAX_STREAMS)) }
+    }
 }
 
 impl Hub {
@@ -190,17 +203,25 @@ async fn produce(daemon: Weak<Daemon>, sender: broadcast::Sender<Change>) {
 
 /// The stream.
 pub async fn stream(State(daemon): State<Arc<Daemon>>) -> Response {
+    let Ok(slot) = Arc::clone(&daemon.events.streams).try_acquire_owned() else {
+        let message = format!("{MAX_STREAMS} event streams are open; try again later");
+        return (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "error": message }))).into_response();
+    };
     let receiver = daemon.events.subscribe(&daemon);
     let (_, ready) = super::health::documents(&daemon);
     let mut hello = readiness(&ready);
     super::page::scrub(&mut hello);
     let hello = Event::default().event("hello").data(hello.to_string());
-    let events = futures_util::stream::once(async move { Ok::<_, Infallible>(hello) }).chain(changes(receiver));
+    let events = futures_util::stream::once(async move { Ok::<_, Infallible>(hello) }).chain(changes(receiver, slot));
     Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response()
 }
 
-fn changes(receiver: broadcast::Receiver<Change>) -> impl Stream<Item = Result<Event, Infallible>> {
-    futures_util::stream::unfold(receiver, |mut receiver| async move {
+/// The stream's events; it holds its `slot` among [`MAX_STREAMS`] until dropped.
+fn changes(
+    receiver: broadcast::Receiver<Change>,
+    slot: OwnedSemaphorePermit,
+) -> impl Stream<Item = Result<Event, Infallible>> {
+    futures_util::stream::unfold((receiver, slot), |(mut receiver, slot)| async move {
         let event = match receiver.recv().await {
             Ok(mut change) => {
                 // Each text passes the scrubber (not the JSON as a whole,
@@ -213,7 +234,7 @@ fn changes(receiver: broadcast::Receiver<Change>) -> impl Stream<Item = Result<E
             }
             Err(broadcast::error::RecvError::Closed) => return None,
         };
-        Some((Ok(event), receiver))
+        Some((Ok(event), (receiver, slot)))
     })
 }
 

@@ -276,10 +276,14 @@ pub async fn status(
 ) -> Result<Response, ApiError> {
     let query = StatusQuery::parse(raw.as_deref())?;
     let health_json = conditions.health_json;
-    if !query.is_everything() {
-        return Ok(status_body(&daemon, health_json, &query).respond(&conditions));
-    }
-    Ok(daemon.probes.respond(Key::Status { health_json }, &conditions, || status_body(&daemon, health_json, &query)))
+    let mut response = if query.is_everything() {
+        daemon.probes.respond(Key::Status { health_json }, &conditions, || status_body(&daemon, health_json, &query))
+    } else {
+        status_body(&daemon, health_json, &query).respond(&conditions)
+    };
+    // The format follows `Accept`: caches must key on it.
+    response.headers_mut().insert(header::VARY, HeaderValue::from_static("accept"));
+    Ok(response)
 }
 
 fn status_body(daemon: &Daemon, health_json: bool, query: &StatusQuery) -> Body {

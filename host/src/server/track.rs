@@ -1,8 +1,9 @@
 //! Counting and timing every request by its matched route, method and
-//! status (bounded labels), as a plain tower layer: no boxed future, no
-//! allocation and no shared write per request (the route template is
-//! interned per thread, the counts go to the thread's shard: see
-//! [`crate::metrics::http`]).
+//! status (bounded labels), as a plain tower layer: no boxed future and no
+//! allocation per request (the route template is interned once per route,
+//! the counts go to the thread's shard: see [`crate::metrics::http`]). The
+//! one shared write left is the statistics' reference count, taken by each
+//! request's future; plain probes skip this layer ([`super::probe`]).
 
 use std::future::Future;
 use std::pin::Pin;

@@ -7,12 +7,15 @@
 //! of their throughput. Here a request costs a few uncontended atomic
 //! operations: each connection notes when it last became idle (accepted,
 //! or its answer sent), on a coarse clock that one sweeper task per
-//! listener advances. The sweeper closes the connections idle too long by
-//! ending their reads, so hyper sees the client's end of stream.
+//! listener advances. The sweeper closes the connections idle too long:
+//! their reads end, so hyper sees the client's end of stream, and their
+//! writes fail, so an answer its client stopped reading is dropped.
 //!
 //! A connection is busy from the moment its request head is parsed until
-//! its answer's body is dropped (sent, or abandoned), so a long answer (the
-//! `/health/events` stream) is never cut. The close comes between
+//! its answer's body is dropped (handed to hyper whole, or abandoned), so a
+//! long answer (the `/health/events` stream) is never cut; bytes still
+//! going out after that count as activity, so a client reading slowly is
+//! not idle, one that stopped reading is. The close comes between
 //! `timeout` and `timeout` plus two sweeps, never before.
 
 use std::io;
@@ -138,6 +141,18 @@ impl Connection {
     pub fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
     }
+
+    /// Closed, and no answer in progress: reads end and writes fail. (A
+    /// request that began as the sweeper closed the connection is answered
+    /// first; then the connection ends.)
+    fn ended(&self) -> bool {
+        self.is_closed() && self.busy.load(Ordering::Acquire) == 0
+    }
+
+    /// Bytes went out: a client still reading is not idle.
+    fn progressed(&self) {
+        self.idle_since.store(self.watch.clock.load(Ordering::Relaxed), Ordering::Relaxed);
+    }
 }
 
 /// A request in progress; when dropped its connection is idle again.
@@ -179,24 +194,43 @@ impl<S> Watched<S> {
 impl<S: AsyncRead> AsyncRead for Watched<S> {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         let this = self.project();
-        if this.connection.is_closed() {
+        if this.connection.ended() {
             return Poll::Ready(Ok(()));
         }
         match this.io.poll_read(cx, buf) {
-            Poll::Pending => {
-                this.connection.reader.register(cx.waker());
-                // Closed between the check and the registration: the wake
-                // may have gone to the previous waker.
-                if this.connection.is_closed() { Poll::Ready(Ok(())) } else { Poll::Pending }
-            }
+            Poll::Pending => pending_unless(this.connection, cx, || Ok(())),
             ready => ready,
         }
     }
 }
 
+/// `Pending`, with the task woken when the sweeper closes the connection;
+/// `ended` instead if it already has (the wake may have gone to an earlier
+/// waker).
+fn pending_unless<T>(connection: &Connection, cx: &Context<'_>, ended: impl FnOnce() -> T) -> Poll<T> {
+    connection.reader.register(cx.waker());
+    if connection.ended() { Poll::Ready(ended()) } else { Poll::Pending }
+}
+
+/// A write to a connection the sweeper ended: its client stopped reading an
+/// answer for longer than the timeout.
+fn stalled() -> io::Error {
+    io::Error::new(io::ErrorKind::TimedOut, "the client read nothing for longer than the header read timeout")
+}
+
 impl<S: AsyncWrite> AsyncWrite for Watched<S> {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.project().io.poll_write(cx, buf)
+        let this = self.project();
+        if this.connection.ended() {
+            return Poll::Ready(Err(stalled()));
+        }
+        match this.io.poll_write(cx, buf) {
+            Poll::Pending => pending_unless(this.connection, cx, || Err(stalled())),
+            ready => {
+                this.connection.progressed();
+                ready
+            }
+        }
     }
 
     fn poll_write_vectored(
@@ -204,7 +238,17 @@ impl<S: AsyncWrite> AsyncWrite for Watched<S> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.project().io.poll_write_vectored(cx, bufs)
+        let this = self.project();
+        if this.connection.ended() {
+            return Poll::Ready(Err(stalled()));
+        }
+        match this.io.poll_write_vectored(cx, bufs) {
+            Poll::Pending => pending_unless(this.connection, cx, || Err(stalled())),
+            ready => {
+                this.connection.progressed();
+                ready
+            }
+        }
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -212,7 +256,14 @@ impl<S: AsyncWrite> AsyncWrite for Watched<S> {
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.project().io.poll_flush(cx)
+        let this = self.project();
+        if this.connection.ended() {
+            return Poll::Ready(Err(stalled()));
+        }
+        match this.io.poll_flush(cx) {
+            Poll::Pending => pending_unless(this.connection, cx, || Err(stalled())),
+            ready => ready,
+        }
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -283,5 +334,43 @@ mod tests {
         let read = tokio::time::timeout(Duration::from_secs(10), read).await.expect("the reader woke");
         assert_eq!(read.expect("joined").expect("read").as_slice(), b"GET / HTTP/1.1\r\n".as_slice());
         drop(client);
+    }
+
+    #[test]
+    fn a_request_begun_as_the_sweeper_closes_is_answered_first() {
+        let watch = Arc::new(Watch::new(TIMEOUT));
+        let connection = watch.watch();
+        assert_eq!(watch.sweep_at(millis(TIMEOUT) * 2), 1);
+        // The head had arrived as the sweeper looked.
+        let answering = connection.begin();
+        assert!(!connection.ended(), "reads would end under a request in progress");
+        drop(answering);
+        assert!(connection.ended());
+    }
+
+    #[tokio::test]
+    async fn a_client_that_stops_reading_is_closed_and_one_still_reading_is_not() {
+        use tokio::io::AsyncWriteExt as _;
+        let watch = Arc::new(Watch::new(TIMEOUT));
+        let limit = millis(TIMEOUT) + sweep_ms(&watch);
+        let connection = watch.watch();
+        let (mut client, server) = tokio::io::duplex(64);
+        let mut writer = Watched::new(server, Arc::clone(&connection));
+        // Bytes that went out at 1 s count as activity then.
+        assert_eq!(watch.sweep_at(1000), 0);
+        writer.write_all(b"HTTP/1.1 200 OK\r\n").await.expect("write");
+        assert_eq!(watch.sweep_at(limit + 999), 0, "closed while it was reading");
+        // Now the client reads nothing: what fits goes out (activity at
+        // this sweep's clock), the rest of the answer cannot.
+        let last = limit + 999;
+        let stuck = tokio::spawn(async move { writer.write_all(&[b'x'; 4096]).await });
+        tokio::task::yield_now().await;
+        assert_eq!(watch.sweep_at(last + limit - 1), 0);
+        assert_eq!(watch.sweep_at(last + limit), 1);
+        let written = tokio::time::timeout(Duration::from_secs(10), stuck).await.expect("the writer woke");
+        let err = written.expect("joined").expect_err("a write to a client that stopped reading failed");
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+        let mut read = Vec::new();
+        drop(tokio::io::AsyncReadExt::read_buf(&mut client, &mut read).await);
     }
 }
