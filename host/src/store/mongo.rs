@@ -166,8 +166,13 @@ impl MongoStore {
         batch: Vec<Bson>,
         answer: &mut MissingKeysAnswer,
     ) -> StoreResult<()> {
-        let mut filter = query.other_filter.clone();
-        filter.insert(query.other_key_field.clone(), doc! { "$in": batch.clone() });
+        // `$and`, so a condition `other_filter` has on the key field stays.
+        let keys = doc! { query.other_key_field.clone(): { "$in": batch.clone() } };
+        let filter = if query.other_filter.is_empty() {
+            keys
+        } else {
+            doc! { "$and": [query.other_filter.clone(), keys] }
+        };
         let pipeline =
             vec![doc! { "$match": filter }, doc! { "$group": { "_id": format!("${}", query.other_key_field) } }];
         let found = other.aggregate(pipeline).selection_criteria(self.criteria()).max_time(self.timeout);

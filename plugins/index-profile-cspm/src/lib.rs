@@ -22,6 +22,10 @@ impl IndexProfile for CspmIndexes {
             // The unified vulnerability dashboard: a team's open occurrences, riskiest first.
             IndexSpec::ascending(OCCURRENCES, "idx_team_status_risk", &["team_id", "status", "risk_score"])
                 .key_kind("risk_score", IndexKeyKind::Descending),
+            // The propagation check: a module's occurrences by linking key
+            // (`missing-keys` looks keys up 1,000 at a time with `$in`; the
+            // module's count and newest sync use the prefix).
+            IndexSpec::ascending(OCCURRENCES, "idx_source_module_key", &["source_module", "source_key"]),
             IndexSpec::ascending(ACCOUNTS, "idx_user_id", &["user_id"]),
             IndexSpec::ascending(ACCOUNTS, "idx_provider", &["provider"]),
         ]

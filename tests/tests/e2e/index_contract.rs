@@ -103,7 +103,11 @@ fn index_apply_sends_the_exact_commands_and_handles_mongodb_errors() {
     );
     expect("vulnerability_occurrences", json!({ "key": { "risk_score": -1 }, "name": "idx_risk_score" }));
     expect("cloud_accounts", json!({ "key": { "user_id": 1 }, "name": "idx_user_id" }));
-    assert_eq!(created.len(), 7, "idx_run_id_unique exists already; the rest are created: {created:#?}");
+    expect(
+        "vulnerability_occurrences",
+        json!({ "key": { "source_module": 1, "source_key": 1 }, "name": "idx_source_module_key" }),
+    );
+    assert_eq!(created.len(), 8, "idx_run_id_unique exists already; the rest are created: {created:#?}");
     assert!(sent.iter().all(|c| c.get("dropIndexes").is_none()), "nothing is dropped without --prune");
     // After 11000, the duplicates are counted with an aggregate on the collection.
     let aggregate = sent.iter().find(|c| c.get("aggregate").is_some()).expect("an aggregate for the duplicates");

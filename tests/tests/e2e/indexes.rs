@@ -44,6 +44,7 @@ fn plan_apply_and_duplicate_report_on_a_snapshot() {
         ("idx_provider", "missing"),
         ("idx_risk_score", "ok"),
         ("idx_run_id_unique", "ok"),
+        ("idx_source_module_key", "missing"),
         ("idx_status", "conflict"),
         ("idx_team_id", "conflict"),
         ("idx_team_status_risk", "ok"),

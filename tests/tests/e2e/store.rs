@@ -180,4 +180,6 @@ fn an_old_unpropagated_finding_is_found() {
         details[0]
     );
     assert!(details[0].contains(":00799"), "{}", details[0]);
+    // The size of the drift: the module's findings and occurrences.
+    assert!(details[0].ends_with("; 800 findings, 799 occurrences"), "{}", details[0]);
 }
