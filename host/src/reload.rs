@@ -327,7 +327,13 @@ impl Daemon {
     }
 
     fn record_rejections(&self, report: &ReloadReport, unchanged: &[String], rejected_now: Vec<Rejected>) {
+        self.note_rejections(report, unchanged, rejected_now);
+        // After the change: a body built meanwhile is stored under the old
+        // generation and built again, never kept without the rejection.
         crate::generation::bump();
+    }
+
+    fn note_rejections(&self, report: &ReloadReport, unchanged: &[String], rejected_now: Vec<Rejected>) {
         let mut rejected = self.reloads.rejected.lock().unwrap_or_else(PoisonError::into_inner);
         // The files are back to the running version: nothing is rejected any more.
         for name in unchanged {

@@ -255,7 +255,12 @@ impl Iterator for Lines {
                 Ok(0) => return None,
                 Err(err) => self.error = Some(io_error(&self.path, &err)),
                 Ok(_) if self.line.trim().is_empty() => {}
-                Ok(_) if self.prefilter.as_ref().is_some_and(|p| !p.may_match(self.line.as_bytes())) => {
+                // A line that cannot match is skipped unparsed, if it at
+                // least looks whole (a truncated line is parsed, and fails).
+                Ok(_)
+                    if self.prefilter.as_ref().is_some_and(|p| !p.may_match(self.line.as_bytes()))
+                        && looks_whole(&self.line) =>
+                {
                     return Some(Document::new());
                 }
                 Ok(_) => match match &self.fields {
@@ -269,6 +274,12 @@ impl Iterator for Lines {
         }
         None
     }
+}
+
+/// Whether an export line is one object as far as its ends show.
+fn looks_whole(line: &str) -> bool {
+    let line = line.trim();
+    line.starts_with('{') && line.ends_with('}')
 }
 
 /// One Extended JSON document, deserialized straight into BSON (bson's

@@ -183,3 +183,41 @@ fn an_old_unpropagated_finding_is_found() {
     // The size of the drift: the module's findings and occurrences.
     assert!(details[0].ends_with("; 800 findings, 799 occurrences"), "{}", details[0]);
 }
+
+/// On the streamed path a line that cannot match is skipped unparsed, but a
+/// truncated line is still reported, naming its file and line.
+#[tokio::test]
+async fn a_truncated_line_is_reported_even_when_it_could_be_skipped() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join("db")).expect("db dir");
+    let export = "{\"status\":\"RUNNING\"}\n{\"status\":\"DONE\"}\n{\"status\":\"DONE\", \"n\": 4\n";
+    std::fs::write(dir.path().join("db/runs.json"), export).expect("export");
+    let snapshot = Snapshot::open_streaming_above(dir.path(), 0).expect("snapshot");
+    let store = SnapshotStore(std::sync::Arc::new(snapshot));
+    let filter = document(&serde_json::json!({ "status": "RUNNING" }));
+    let err = store.count("db.runs", filter).await.expect_err("the truncated line is an error");
+    assert!(err.to_string().contains("runs.json:3"), "{err}");
+}
+
+/// `find` and `aggregate` answers are kept per file version: asked again
+/// they are the same, and a changed export is read again.
+#[tokio::test]
+async fn kept_answers_follow_the_export() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join("db")).expect("db dir");
+    let path = dir.path().join("db/runs.json");
+    std::fs::write(&path, "{\"_id\":1,\"status\":\"RUNNING\"}\n{\"_id\":2,\"status\":\"DONE\"}\n").expect("export");
+    let store = SnapshotStore(std::sync::Arc::new(Snapshot::open_streaming_above(dir.path(), 0).expect("snapshot")));
+    let running =
+        || FindQuery { filter: document(&serde_json::json!({ "status": "RUNNING" })), ..FindQuery::default() };
+    let grouped = || vec![document(&serde_json::json!({ "$group": { "_id": "$status", "n": { "$sum": 1 } } }))];
+    let first = store.find("db.runs", running()).await.expect("find");
+    assert_eq!(ids(&first), [1]);
+    assert_eq!(store.find("db.runs", running()).await.expect("find"), first);
+    assert_eq!(store.aggregate("db.runs", grouped()).await.expect("aggregate").len(), 2);
+    let mut export = std::fs::read_to_string(&path).expect("read");
+    export.push_str("{\"_id\":3,\"status\":\"RUNNING\"}\n{\"_id\":4,\"status\":\"QUEUED\"}\n");
+    std::fs::write(&path, export).expect("export");
+    assert_eq!(ids(&store.find("db.runs", running()).await.expect("find")), [1, 3]);
+    assert_eq!(store.aggregate("db.runs", grouped()).await.expect("aggregate").len(), 3);
+}

@@ -30,6 +30,18 @@ impl Memo {
         versions: Vec<Version>,
         compute: impl FnOnce() -> StoreResult<T>,
     ) -> StoreResult<Arc<T>> {
+        self.get_or_compute_keeping(query, versions, compute, |_| true)
+    }
+
+    /// [`Memo::get_or_compute`], keeping a new answer only when `keep`
+    /// says so (a large one is recomputed rather than held).
+    pub fn get_or_compute_keeping<T: Any + Send + Sync>(
+        &self,
+        query: String,
+        versions: Vec<Version>,
+        compute: impl FnOnce() -> StoreResult<T>,
+        keep: impl FnOnce(&T) -> bool,
+    ) -> StoreResult<Arc<T>> {
         if let Some((kept_versions, answer)) = self.entries.lock().unwrap_or_else(PoisonError::into_inner).get(&query)
             && *kept_versions == versions
             && let Ok(answer) = Arc::clone(answer).downcast::<T>()
@@ -37,6 +49,9 @@ impl Memo {
             return Ok(answer);
         }
         let answer = Arc::new(compute()?);
+        if !keep(&answer) {
+            return Ok(answer);
+        }
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         if entries.len() >= MAX_ENTRIES {
             entries.clear();

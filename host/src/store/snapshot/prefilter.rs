@@ -10,6 +10,10 @@
 //! among a million). Only equalities that a missing field fails are used:
 //! a string `$eq` (or a bare string) and an `$in` of strings only, at the
 //! top level or under `$and`; anything else narrows nothing.
+//!
+//! A skipped line is not parsed, so a malformed one goes unnoticed by that
+//! query unless its ends show it (a line not `{...}`, truncated, is parsed
+//! and reported); any query without a string equality still reads it.
 
 use memchr::memmem::Finder;
 use mongodb::bson::{Bson, Document};

@@ -1,9 +1,10 @@
-//! The snapshot as a store: `find` and `aggregate` over the documents;
-//! `count`, `latest` and `missing-keys` answered once per file version
-//! (their answers are small), with large exports parsed for the fields the
-//! query reads only. A filter that is one equality on one field (`{
-//! source_module: "cspm" }`) is answered for every value of that field in
-//! the same scan, so a rule asking per module scans once, not per module.
+//! The snapshot as a store: `count`, `latest` and `missing-keys` answered
+//! once per file version (their answers are small), and so are `find` and
+//! `aggregate` when their answers are (up to [`KEEP_AT_MOST`] documents),
+//! with large exports parsed for the fields the query reads only. A filter
+//! that is one equality on one field (`{ source_module: "cspm" }`) is
+//! answered for every value of that field in the same scan, so a rule
+//! asking per module scans once, not per module.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -20,6 +21,10 @@ use crate::store::{DocumentStore, MissingKeys, MissingKeysAnswer, StoreError, St
 
 /// The snapshot as a store.
 pub struct SnapshotStore(pub Arc<Snapshot>);
+
+/// `find` and `aggregate` answers up to this many documents are kept per
+/// file version; larger ones are computed again when asked again.
+const KEEP_AT_MOST: usize = 1000;
 
 /// Canonical text of a filter or value, for memo keys.
 fn text(doc: &Document) -> String {
@@ -181,7 +186,20 @@ impl DocumentStore for SnapshotStore {
         self.0.blocking(move |snapshot| {
             let fields = find_fields(&query)?;
             let finder = Finder::new(&query)?;
-            snapshot.scan_matching(&collection, fields.as_ref(), Some(&query.filter), |docs| finder.run(docs))
+            let key = format!(
+                "find|{collection}|{}|{}|{}|{}",
+                text(&query.filter),
+                query.projection.as_ref().map(text).unwrap_or_default(),
+                query.sort.as_ref().map(text).unwrap_or_default(),
+                query.limit
+            );
+            let found = snapshot.memo.get_or_compute_keeping(
+                key,
+                vec![snapshot.version(&collection)?],
+                || snapshot.scan_matching(&collection, fields.as_ref(), Some(&query.filter), |docs| finder.run(docs)),
+                |found| found.len() <= KEEP_AT_MOST,
+            )?;
+            Ok(found.as_ref().clone())
         })
     }
 
@@ -218,7 +236,14 @@ impl DocumentStore for SnapshotStore {
         let collection = collection.to_owned();
         self.0.blocking(move |snapshot| {
             let pipeline = Pipeline::compile(&stages)?;
-            snapshot.scan(&collection, |docs| pipeline.run(docs))
+            let key = format!("aggregate|{collection}|{}", stages.iter().map(text).collect::<Vec<_>>().join("|"));
+            let found = snapshot.memo.get_or_compute_keeping(
+                key,
+                vec![snapshot.version(&collection)?],
+                || snapshot.scan(&collection, |docs| pipeline.run(docs)),
+                |found| found.len() <= KEEP_AT_MOST,
+            )?;
+            Ok(found.as_ref().clone())
         })
     }
 
