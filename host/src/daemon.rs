@@ -141,7 +141,7 @@ impl Daemon {
         let sources = PluginSources { bundled: config.bundled_plugins, dirs: config.plugin_dirs.clone() };
         let report = loader::load_all(&self.runtime, &sources, &config).await;
         let set = PluginSet::from(report);
-        self.metrics.plugins_changed(&set);
+        self.metrics.plugins_changed(set.plugins.iter().map(|p| p.kind()), set.failed.len());
         let (engine, problems) = crate::scrubber::build(&set.plugins).await;
         for problem in &problems {
             tracing::error!(problem = %problem, "scrubber rule not loaded");

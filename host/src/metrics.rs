@@ -19,7 +19,6 @@ use prometheus::{
 pub use state::{CheckView, check_views, render_state};
 
 use self::text::{Family, Kind};
-use crate::daemon::PluginSet;
 use crate::manifest::PluginKind;
 use crate::results::CheckResult;
 
@@ -266,13 +265,19 @@ impl Metrics {
         self.plugin_log_dropped.with_label_values(&[plugin]).inc();
     }
 
-    /// A plugin set was loaded.
-    pub fn plugins_changed(&self, set: &PluginSet) {
-        for kind in PluginKind::ALL {
-            let count = set.plugins.iter().filter(|p| p.kind() == kind).count();
-            self.plugins_loaded.with_label_values(&[kind.as_str()]).set(count as i64);
+    /// A plugin set was loaded: the kinds of its plugins, and how many
+    /// failed to load.
+    pub fn plugins_changed(&self, kinds: impl Iterator<Item = PluginKind>, failed: usize) {
+        let mut counts = [0i64; PluginKind::ALL.len()];
+        for kind in kinds {
+            if let Some(i) = PluginKind::ALL.iter().position(|k| *k == kind) {
+                counts[i] += 1;
+            }
         }
-        self.plugins_failed.set(set.failed.len() as i64);
+        for (kind, count) in PluginKind::ALL.iter().zip(counts) {
+            self.plugins_loaded.with_label_values(&[kind.as_str()]).set(count);
+        }
+        self.plugins_failed.set(i64::try_from(failed).unwrap_or(i64::MAX));
     }
 
     /// A reload finished: `seconds` from the change to the swap; `config`

@@ -316,7 +316,7 @@ impl Daemon {
         for name in &report.removed {
             self.results.remove(name);
         }
-        self.metrics.plugins_changed(&set);
+        self.metrics.plugins_changed(set.plugins.iter().map(|p| p.kind()), set.failed.len());
         let set = Arc::new(set);
         self.config.store(config);
         self.plugins.store(Arc::clone(&set));
