@@ -218,19 +218,29 @@ fn stalled() -> io::Error {
     io::Error::new(io::ErrorKind::TimedOut, "the client read nothing for longer than the header read timeout")
 }
 
+/// A write through `write`, failing once the connection ended; bytes that
+/// went out count as activity.
+fn watched_write(
+    connection: &Connection,
+    cx: &mut Context<'_>,
+    write: impl FnOnce(&mut Context<'_>) -> Poll<io::Result<usize>>,
+) -> Poll<io::Result<usize>> {
+    if connection.ended() {
+        return Poll::Ready(Err(stalled()));
+    }
+    match write(cx) {
+        Poll::Pending => pending_unless(connection, cx, || Err(stalled())),
+        ready => {
+            connection.progressed();
+            ready
+        }
+    }
+}
+
 impl<S: AsyncWrite> AsyncWrite for Watched<S> {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let this = self.project();
-        if this.connection.ended() {
-            return Poll::Ready(Err(stalled()));
-        }
-        match this.io.poll_write(cx, buf) {
-            Poll::Pending => pending_unless(this.connection, cx, || Err(stalled())),
-            ready => {
-                this.connection.progressed();
-                ready
-            }
-        }
+        watched_write(this.connection, cx, |cx| this.io.poll_write(cx, buf))
     }
 
     fn poll_write_vectored(
@@ -239,16 +249,7 @@ impl<S: AsyncWrite> AsyncWrite for Watched<S> {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let this = self.project();
-        if this.connection.ended() {
-            return Poll::Ready(Err(stalled()));
-        }
-        match this.io.poll_write_vectored(cx, bufs) {
-            Poll::Pending => pending_unless(this.connection, cx, || Err(stalled())),
-            ready => {
-                this.connection.progressed();
-                ready
-            }
-        }
+        watched_write(this.connection, cx, |cx| this.io.poll_write_vectored(cx, bufs))
     }
 
     fn is_write_vectored(&self) -> bool {
