@@ -5,6 +5,7 @@
 
 mod annotated;
 mod assign;
+mod block;
 pub mod engine;
 pub mod follow;
 mod keys;

@@ -12,6 +12,8 @@
 //!   such line is redacted: its quoted string, or the line's only word after
 //!   a protocol marker (`C:`, `~>`, `>`). Marker-only lines (`S: +`) and
 //!   blank lines are passed over; a line of several words ends the carry.
+//! - A YAML block scalar under a secret key (`password: |-`, then the value
+//!   on the lines below it, more indented): see [`super::block`].
 //! - A value shown under the line that names it, in a traceback
 //!   ([`super::annotated`]): the last indented line is kept as the source
 //!   line the annotations below it point into.
@@ -19,9 +21,9 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
-use super::annotated;
 use super::engine::{Carry, Engine, Redaction};
 use super::prefilter::Occurrence;
+use super::{annotated, block};
 
 /// Where a stream is: inside a private key block, or after a line that
 /// announced secrets on the lines that follow.
@@ -29,9 +31,19 @@ use super::prefilter::Occurrence;
 pub struct Lines {
     in_private_key: bool,
     carry: Option<Carry>,
+    /// Inside a YAML block scalar under a secret key ([`super::block`]).
+    block: Option<Block>,
     /// The last indented line that was not an annotation (empty after a
     /// line that is not indented).
     source: String,
+}
+
+/// A YAML block scalar being redacted: the key's indentation, and the rule
+/// that judged the key.
+#[derive(Debug, Clone, Copy)]
+struct Block {
+    indent: usize,
+    rule: usize,
 }
 
 /// What a line after an announcement holds.
@@ -63,6 +75,9 @@ impl Lines {
         line: &'a str,
         scanned: Option<(&[Occurrence], usize)>,
     ) -> (Cow<'a, str>, Vec<Redaction>) {
+        if let Some(answer) = self.in_block(engine, line) {
+            return answer;
+        }
         if let Some(carry) = self.carry
             && !self.in_private_key
         {
@@ -115,7 +130,36 @@ impl Lines {
         if carry.is_some() {
             self.carry = carry;
         }
+        self.note_block(engine, line);
         (out, redactions)
+    }
+
+    /// `key: |` under a key the engine would redact a credential of opens a
+    /// block.
+    fn note_block(&mut self, engine: &Engine, line: &str) {
+        let Some((indent, key)) = block::opener(line) else { return };
+        let probe = format!("{key}: \"{}\"", block::CANARY);
+        let (_, judged) = engine.scrub(&probe);
+        if let Some(redaction) = judged.first() {
+            self.block = Some(Block { indent, rule: redaction.rule });
+        }
+    }
+
+    /// A line of an open block: redacted whole when more indented than its
+    /// key, passed over when blank; any other line ends the block (`None`).
+    fn in_block<'a>(&mut self, engine: &Engine, line: &'a str) -> Option<(Cow<'a, str>, Vec<Redaction>)> {
+        let block = self.block?;
+        let content = line.trim();
+        if content.is_empty() {
+            return Some((Cow::Borrowed(line), Vec::new()));
+        }
+        let indent = line.len() - line.trim_start().len();
+        if indent <= block.indent {
+            self.block = None;
+            return None;
+        }
+        let redaction = Redaction { rule: block.rule, start: indent, end: indent + content.len() };
+        Some((engine.apply(line, &[redaction]), vec![redaction]))
     }
 
     /// Scrub a text of whole lines (a chunk of a log) with one interleaved
@@ -133,7 +177,7 @@ impl Lines {
                 next += 1;
             }
             let mine: &[Occurrence] = &occurrences[first..next];
-            if let Some((out, redactions)) = self.annotated(engine, line) {
+            if let Some((out, redactions)) = self.in_block(engine, line).or_else(|| self.annotated(engine, line)) {
                 emit(&out, &redactions);
             } else if self.in_private_key || self.carry.is_some() {
                 let (out, redactions) = self.scrub_line(engine, line, Some((mine, offset)));

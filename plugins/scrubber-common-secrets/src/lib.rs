@@ -133,6 +133,12 @@ impl Scrubber for CommonSecrets {
                 .description("Passwords given to redis-cli as -a PASSWORD")
                 .keywords(&["redis-cli"])
                 .secret_group(1),
+            // Redis's AUTH typed at a prompt or in a script (`AUTH pass`,
+            // `AUTH user pass`); MONITOR's quoted form is `redis-auth`.
+            ScrubRule::new("redis-auth-typed", r#"(?:^|>\s?)AUTH\s+(?:[^\s"']+\s+)?([^\s"']+)\s*$"#)
+                .description("Passwords in Redis AUTH commands typed at redis-cli's prompt or in a script")
+                .keywords(&["auth "])
+                .secret_group(1),
             ScrubRule::new("sshpass-password", r#"\bsshpass\b[^\n]*?\s-p\s*(?:'([^']+)'|"([^"]+)"|([^\s'"]+))"#)
                 .description("Passwords given to sshpass as -p PASSWORD")
                 .keywords(&["sshpass"])

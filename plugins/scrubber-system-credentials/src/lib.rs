@@ -146,8 +146,9 @@ fn services() -> Vec<ScrubRule> {
         rule(
             "pgpass-line",
             "Passwords in .pgpass lines (host:port:database:user:password)",
-            r"^(?:\*|[A-Za-z0-9.-]*[A-Za-z.][A-Za-z0-9.-]*):(?:\d{2,5}|\*):[^:\s]+:[^:\s]+:((?:[^:\s\\]|\\.)+)$",
-            &[":5432:", ":6432:", ":*:"],
+            // At a line's start, or after a log prefix's space.
+            r"(?:^|\s)(?:\*|[A-Za-z0-9.-]*[A-Za-z.][A-Za-z0-9.-]*):(?:\d{2,5}|\*):[^:\s]+:[^:\s]+:((?:[^:\s\\]|\\.)+)$",
+            &[":5432:", ":5433:", ":6432:", ":*:"],
         ),
         rule(
             "oracle-connect-string",

@@ -189,6 +189,39 @@ fn a_traceback_value_shown_under_its_name_is_redacted() {
     assert!(out.contains("'lowercase-words-and-more-words'"), "{out}");
 }
 
+/// A YAML block scalar under a secret key: every line of the value goes,
+/// line by line and in one text; other keys' blocks and the next key stay.
+#[test]
+fn a_yaml_block_under_a_secret_key_is_redacted() {
+    let engine = engine();
+    let text = [
+        "db:",
+        "  password: |-",
+        "    Xk9mQ2vL8pZ4aB7cD",
+        "    and-a-second-line-of-it",
+        "",
+        "  host: db.internal",
+        "description: >",
+        "  words that stay",
+        "- api_key: |2",
+        "    Qw9Er8Ty7Ui6Op5As4",
+        "next: 1",
+    ]
+    .join("\n");
+    let mut by_line = Lines::new();
+    let lines: Vec<String> = text.lines().map(|l| by_line.scrub(&engine, l).0.into_owned()).collect();
+    let mut whole = Vec::new();
+    Lines::new().scrub_text(&engine, &text, |line, _| whole.push(line.to_owned()));
+    assert_eq!(lines, whole, "line by line and in one text differ");
+    let out = lines.join("\n");
+    for secret in ["Xk9mQ2vL8pZ4aB7cD", "and-a-second-line-of-it", "Qw9Er8Ty7Ui6Op5As4"] {
+        assert!(!out.contains(secret), "{secret} leaked:\n{out}");
+    }
+    for kept in ["  password: |-", "  host: db.internal", "  words that stay", "- api_key: |2", "next: 1"] {
+        assert!(out.contains(kept), "{kept} lost:\n{out}");
+    }
+}
+
 fn secret() -> impl Strategy<Value = String> {
     prop_oneof![
         "AKIA[A-Z0-9]{16}",

@@ -49,7 +49,11 @@ pub fn is_placeholder(value: &[u8]) -> bool {
     if value.len() >= 2 && bracketed {
         return true;
     }
-    is_mask(value) || is_marker_word(value) || is_escaped_marker(value) || is_secret_spec(value)
+    is_mask(value)
+        || is_marker_word(value)
+        || is_escaped_marker(value)
+        || is_secret_spec(value)
+        || crate::scrubber::block::is_indicator(value)
 }
 
 /// A BuildKit secret or mount spec names where a secret comes from, not
