@@ -154,6 +154,17 @@ fn a_multi_line_private_key_loses_every_line() {
     assert_eq!(out.last().map(String::as_str), Some("next"));
 }
 
+/// `text` scrubbed as a stream, line by line (the daemon's own log) and in
+/// one text (`vigil scrub`), which must agree.
+fn scrub_stream(engine: &Engine, text: &str) -> String {
+    let mut by_line = Lines::new();
+    let lines: Vec<String> = text.lines().map(|l| by_line.scrub(engine, l).0.into_owned()).collect();
+    let mut whole = Vec::new();
+    Lines::new().scrub_text(engine, text, |line, _| whole.push(line.to_owned()));
+    assert_eq!(lines, whole, "line by line and in one text differ");
+    lines.join("\n")
+}
+
 /// loguru's `diagnose` traceback shows each value under the line that
 /// names it: the value of `password` is read as assigned to it (line by
 /// line and in one text), the values of `user` and the URL stay.
@@ -175,12 +186,7 @@ fn a_traceback_value_shown_under_its_name_is_redacted() {
         "PermissionError: login rejected",
     ]
     .join("\n");
-    let mut by_line = Lines::new();
-    let lines: Vec<String> = text.lines().map(|l| by_line.scrub(&engine, l).0.into_owned()).collect();
-    let mut whole = Vec::new();
-    Lines::new().scrub_text(&engine, &text, |line, _| whole.push(line.to_owned()));
-    assert_eq!(lines, whole, "line by line and in one text differ");
-    let out = lines.join("\n");
+    let out = scrub_stream(&engine, &text);
     assert!(!out.contains("ZusPGuEnQlWiaZuSqCrNfTgIIxQhtJ3v"), "{out}");
     for kept in ["'deploy'", "'https://search.internal:9200'", "<class 'search.client.Client'>"] {
         assert!(out.contains(kept), "{kept} lost:\n{out}");
@@ -208,12 +214,7 @@ fn a_yaml_block_under_a_secret_key_is_redacted() {
         "next: 1",
     ]
     .join("\n");
-    let mut by_line = Lines::new();
-    let lines: Vec<String> = text.lines().map(|l| by_line.scrub(&engine, l).0.into_owned()).collect();
-    let mut whole = Vec::new();
-    Lines::new().scrub_text(&engine, &text, |line, _| whole.push(line.to_owned()));
-    assert_eq!(lines, whole, "line by line and in one text differ");
-    let out = lines.join("\n");
+    let out = scrub_stream(&engine, &text);
     for secret in ["Xk9mQ2vL8pZ4aB7cD", "and-a-second-line-of-it", "Qw9Er8Ty7Ui6Op5As4"] {
         assert!(!out.contains(secret), "{secret} leaked:\n{out}");
     }
