@@ -1,5 +1,7 @@
-//! YAML block scalars under a secret key: the value is on the lines below
-//! the key, more indented than it.
+//! Values below their key: YAML block scalars under a secret key (the
+//! value on the lines below, more indented), and keys left dangling at a
+//! line's end by pretty-printers (`"password":`, `password =`, `<password>`;
+//! the value on the next line).
 //!
 //! ```text
 //! db:
@@ -37,8 +39,26 @@ pub fn opener(line: &str) -> Option<(usize, &str)> {
     let key = before.trim_start();
     let key = key.strip_prefix("- ").unwrap_or(key).trim();
     let key = key.trim_matches(|c| c == '"' || c == '\'');
-    let plain = !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
-    plain.then_some((indent, key))
+    plain(key).then_some((indent, key))
+}
+
+/// The key of a line that is only a key and an operator, its value to
+/// come on the next line: `password:`, `"password":`, `password =`,
+/// `password =>`, `<password>`.
+pub fn dangling(line: &str) -> Option<&str> {
+    let line = line.trim();
+    if let Some(element) = line.strip_prefix('<').and_then(|rest| rest.strip_suffix('>')) {
+        return plain(element).then_some(element);
+    }
+    let key = [":=", "=>", ":", "="].iter().find_map(|op| line.strip_suffix(op))?.trim_end();
+    let key = key.strip_prefix("- ").unwrap_or(key);
+    let key = key.trim_matches(|c| c == '"' || c == '\'');
+    plain(key).then_some(key)
+}
+
+/// A key name: letters, digits, `_`, `-`, `.`.
+fn plain(key: &str) -> bool {
+    !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
 }
 
 /// Whether `value` is a block indicator (`|`, `>-`, `|2+`): the value is
@@ -61,6 +81,23 @@ mod tests {
         assert_eq!(opener("  - \"api.key\": |2+"), Some((2, "api.key")));
         for other in ["password: x", "a | b", "note: a -> b", "password: |-x", "password:|||", "key with space: |"] {
             assert_eq!(opener(other), None, "{other:?}");
+        }
+    }
+
+    #[test]
+    fn dangling_keys_are_the_whole_line() {
+        for (line, key) in [
+            ("password:", "password"),
+            ("  \"db_password\":", "db_password"),
+            ("password =", "password"),
+            ("'token' =>", "token"),
+            ("  <password>", "password"),
+            ("- secret:", "secret"),
+        ] {
+            assert_eq!(dangling(line), Some(key), "{line:?}");
+        }
+        for other in ["2024-01-01 INFO Password:", "password: x", "</password>", "<entry key=\"x\">", ":", "a b:"] {
+            assert_eq!(dangling(other), None, "{other:?}");
         }
     }
 

@@ -136,12 +136,22 @@ impl Lines {
 
     /// `key: |` under a key the engine would redact a credential of opens a
     /// block.
+    ///
+    /// A line that is only a secret key and an operator (`"password":`,
+    /// `<password>`) carries the redaction to the next line's value.
     fn note_block(&mut self, engine: &Engine, line: &str) {
-        let Some((indent, key)) = block::opener(line) else { return };
-        let probe = format!("{key}: \"{}\"", block::CANARY);
-        let (_, judged) = engine.scrub(&probe);
-        if let Some(redaction) = judged.first() {
-            self.block = Some(Block { indent, rule: redaction.rule });
+        let judge = |key: &str| {
+            let probe = format!("{key}: \"{}\"", block::CANARY);
+            engine.scrub(&probe).1.first().map(|redaction| redaction.rule)
+        };
+        if let Some((indent, key)) = block::opener(line) {
+            if let Some(rule) = judge(key) {
+                self.block = Some(Block { indent, rule });
+            }
+        } else if let Some(key) = block::dangling(line)
+            && let Some(rule) = judge(key)
+        {
+            self.carry = Some(Carry { rule, lines: 1 });
         }
     }
 
@@ -290,6 +300,13 @@ fn carried_value(line: &str) -> Carried {
     let text = line[start..].trim_end();
     if text.is_empty() || text == "+" || text.starts_with("+ ") {
         return Carried::Nothing;
+    }
+    // A list's or an object's separator after the value (`"x",`).
+    let text = text.strip_suffix([',', ';']).unwrap_or(text);
+    // Structure, not a value: a nested key (`secretKeyRef:`), an element
+    // (`</password>`), an object or a list.
+    if text.ends_with(':') || text.starts_with(['<', '{', '[']) || text.is_empty() {
+        return Carried::Other;
     }
     // One quoted string after at most one word (`string(32) "x"`, `"x"`).
     if let Some(open) = text.find('"')

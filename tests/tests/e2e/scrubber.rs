@@ -223,6 +223,34 @@ fn a_yaml_block_under_a_secret_key_is_redacted() {
     }
 }
 
+/// A key a pretty-printer left alone at a line's end: its value is on the
+/// next line; structure there (a nested key, an element) is not a value.
+#[test]
+fn a_value_on_the_line_below_a_dangling_secret_key_is_redacted() {
+    let engine = engine();
+    let text = [
+        "<password>",
+        "  Xk9mQ2vL8pZ4aB7cD",
+        "</password>",
+        "  \"client_secret\":",
+        "    \"Wq8zR3tY6uI1oP0\",",
+        "password:",
+        "  secretKeyRef:",
+        "    name: db-credentials",
+        "token =",
+        "  Login incorrect for user bob",
+    ]
+    .join("\n");
+    let out = scrub_stream(&engine, &text);
+    for secret in ["Xk9mQ2vL8pZ4aB7cD", "Wq8zR3tY6uI1oP0"] {
+        assert!(!out.contains(secret), "{secret} leaked:\n{out}");
+    }
+    assert!(out.contains("    \"[REDACTED:"), "the quotes stay:\n{out}");
+    for kept in ["</password>", "  secretKeyRef:", "name: db-credentials", "Login incorrect for user bob"] {
+        assert!(out.contains(kept), "{kept} lost:\n{out}");
+    }
+}
+
 fn secret() -> impl Strategy<Value = String> {
     prop_oneof![
         "AKIA[A-Z0-9]{16}",
