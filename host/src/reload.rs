@@ -193,6 +193,23 @@ async fn canary(plugin: &Plugin) -> Result<(), String> {
 }
 
 impl Daemon {
+    /// Whether the plugin directories hold a plugin other than the ones
+    /// loaded (one that landed between the load's scan and the watcher's
+    /// start). Plugins that failed to load are left out: they fail again.
+    pub fn plugins_drifted(&self) -> bool {
+        let config = self.config.load();
+        let sources = PluginSources { bundled: config.bundled_plugins, dirs: config.plugin_dirs.clone() };
+        let (found, _) = loader::discover(&sources);
+        let (configured, _) = loader::apply_config(found, &config);
+        let set = self.plugins.load();
+        let failed: Vec<&str> = set.failed.iter().filter_map(|f| f.name.as_deref()).collect();
+        let loaded: BTreeMap<&str, String> = set.plugins.iter().map(|p| (p.name(), plugin_fingerprint(p))).collect();
+        let on_disk: Vec<&PluginSource> =
+            configured.iter().filter(|s| !failed.contains(&s.manifest.name.as_str())).collect();
+        on_disk.len() != loaded.len()
+            || on_disk.iter().any(|s| loaded.get(s.manifest.name.as_str()) != Some(&source_fingerprint(s)))
+    }
+
     /// Reload plugins and configuration now. `trigger` says why (for the
     /// report and the log); `since` is when the change was noticed.
     pub async fn reload(self: &Arc<Self>, trigger: &str, since: Instant) -> ReloadReport {

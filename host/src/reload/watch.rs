@@ -158,6 +158,11 @@ fn poll_watcher(sender: mpsc::UnboundedSender<()>) -> Option<Box<dyn Watcher + S
 pub fn watch(daemon: &Arc<Daemon>, shutdown: &CancellationToken) {
     let (sender, mut events) = mpsc::unbounded_channel::<()>();
     let mut watching = Watching::start(daemon, &sender);
+    // What landed after the load's scan and before the watcher started has
+    // no event: look once.
+    if daemon.plugins_drifted() {
+        let _ = sender.send(());
+    }
 
     // Registered before returning, so a SIGHUP right after start-up reloads
     // instead of killing the process.

@@ -44,6 +44,8 @@ async fn plugins_are_added_replaced_renamed_and_removed() {
     let test = TestDaemon::start(config(&dir)).await;
     let daemon = &test.daemon;
     assert_eq!(names(daemon), ["alpha"]);
+    // What the watcher's start compares (a plugin that landed before it).
+    assert!(!daemon.plugins_drifted(), "the loaded set is the directory's");
 
     // Nothing changed: nothing reloads, the running instance is kept.
     let before = Arc::clone(&daemon.plugins.load().plugins[0]);
@@ -53,8 +55,10 @@ async fn plugins_are_added_replaced_renamed_and_removed() {
 
     // Add.
     dir.misbehaving("beta", "degraded", "2s", "");
+    assert!(daemon.plugins_drifted(), "a plugin added after the load");
     let report = reload(daemon).await;
     assert_eq!(report.added, ["beta"]);
+    assert!(!daemon.plugins_drifted());
     assert_eq!(names(daemon), ["alpha", "beta"]);
     let (entry, _) = test.wait_for("beta", std::time::Duration::from_secs(30), |p| p["status"] == "degraded").await;
     assert_eq!(entry["name"], "beta");
